@@ -1,0 +1,1 @@
+"""The ASGI application: pings, REST API, health endpoints."""

@@ -1,0 +1,43 @@
+"""/healthz (the process answers) and /readyz (database, schema and evaluator are fine)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from starlette.concurrency import run_in_threadpool
+
+from jobpulse.api.deps import runtime_of
+from jobpulse.runtime import Runtime
+from jobpulse.store.db import current_revision, head_revision
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+def _readiness_problem(runtime: Runtime) -> str | None:
+    try:
+        with runtime.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        current, head = current_revision(runtime.engine), head_revision(runtime.engine)
+    except Exception as exc:
+        return f"database unreachable: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+    if current != head:
+        return f"schema not current: at {current}, code expects {head}; run 'jobpulse db upgrade'"
+    max_silence = max(5.0, runtime.settings.evaluator_interval_seconds * 10)
+    if not runtime.evaluator.alive(max_silence):
+        error = runtime.evaluator.last_error
+        return "evaluator loop not running" + (f": {error}" if error else "")
+    return None
+
+
+@router.get("/readyz")
+async def readyz(runtime: Runtime = Depends(runtime_of)) -> JSONResponse:
+    problem = await run_in_threadpool(_readiness_problem, runtime)
+    if problem:
+        return JSONResponse({"status": "unavailable", "reason": problem}, status_code=503)
+    return JSONResponse({"status": "ready"})

@@ -1,0 +1,1 @@
+"""Background loops: the evaluator (and, as they land, collectors, notifier, pruner)."""
