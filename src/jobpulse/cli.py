@@ -100,11 +100,11 @@ def db() -> None:
 @database_option
 def db_upgrade(database_url: str | None) -> None:
     """Apply pending migrations."""
-    from jobpulse.store.db import current_revision, make_engine, migrate
+    from jobpulse.store.db import current_revisions, make_engine, migrate
 
     engine = make_engine(_settings(database_url=database_url).database_url)
     migrate(engine)
-    click.echo(f"schema at revision {current_revision(engine)}")
+    click.echo(f"schema at revisions {', '.join(sorted(current_revisions(engine)))}")
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Protocol
 
 from sqlalchemy import Engine
 
@@ -17,6 +18,14 @@ from jobpulse.store.writer import GroupCommitWriter
 log = logging.getLogger(__name__)
 
 
+class BackgroundService(Protocol):
+    """A loop the node runs beside the API (collectors, notifier, pruner, ...)."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
 class Runtime:
     def __init__(self, settings: Settings, engine: Engine | None = None) -> None:
         self.settings = settings
@@ -25,6 +34,8 @@ class Runtime:
         self.cron_tolerance = timedelta(seconds=settings.cron_tolerance_seconds)
         self.ping_ingest = PingIngest(self.cron_tolerance)
         self.evaluator = Evaluator(self.writer, settings.evaluator_interval_seconds)
+        # Areas add their loops here; they start after the writer and stop before it.
+        self.services: list[BackgroundService] = [self.evaluator]
         self.started = False
 
     def start(self, *, run_loops: bool = True) -> None:
@@ -33,10 +44,12 @@ class Runtime:
             ensure_project(conn)
         self.writer.start()
         if run_loops:
-            self.evaluator.start()
+            for service in self.services:
+                service.start()
         self.started = True
 
     def stop(self) -> None:
-        self.evaluator.stop()
+        for service in reversed(self.services):
+            service.stop()
         self.writer.stop()
         self.started = False

@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from jobpulse.api.deps import runtime_of
 from jobpulse.runtime import Runtime
-from jobpulse.store.db import current_revision, head_revision
+from jobpulse.store.db import current_revisions, head_revisions
 
 router = APIRouter(tags=["health"])
 
@@ -23,11 +23,14 @@ def _readiness_problem(runtime: Runtime) -> str | None:
     try:
         with runtime.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
-        current, head = current_revision(runtime.engine), head_revision(runtime.engine)
+        current, head = current_revisions(runtime.engine), head_revisions(runtime.engine)
     except Exception as exc:
         return f"database unreachable: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
     if current != head:
-        return f"schema not current: at {current}, code expects {head}; run 'jobpulse db upgrade'"
+        return (
+            f"schema not current: at {sorted(current)}, code expects {sorted(head)}; "
+            "run 'jobpulse db upgrade'"
+        )
     max_silence = max(5.0, runtime.settings.evaluator_interval_seconds * 10)
     if not runtime.evaluator.alive(max_silence):
         error = runtime.evaluator.last_error

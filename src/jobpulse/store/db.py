@@ -73,14 +73,18 @@ def _alembic_config(engine: Engine) -> Config:
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision (safe to run on every start)."""
-    command.upgrade(_alembic_config(engine), "head")
+    """Bring the schema to the newest revisions (safe to run on every start).
+
+    Each area (checks, tasks, queues, alerts, users) owns a branch of revisions rooted at
+    0001, so "heads" means the newest revision of every branch.
+    """
+    command.upgrade(_alembic_config(engine), "heads")
 
 
-def head_revision(engine: Engine) -> str | None:
-    return ScriptDirectory.from_config(_alembic_config(engine)).get_current_head()
+def head_revisions(engine: Engine) -> set[str]:
+    return set(ScriptDirectory.from_config(_alembic_config(engine)).get_heads())
 
 
-def current_revision(engine: Engine) -> str | None:
+def current_revisions(engine: Engine) -> set[str]:
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        return set(MigrationContext.configure(conn).get_current_heads())
