@@ -1,0 +1,1 @@
+"""Notification channels, one module each, behind one interface (see base.py)."""

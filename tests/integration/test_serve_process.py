@@ -1,0 +1,88 @@
+"""A real server process: timing of the evaluator loop and durability across kill -9."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import httpx
+
+from tests.server import ServerProcess, create_key, running_server
+
+
+def _wait_for_status(client: httpx.Client, uuid: str, wanted: str, limit: float) -> datetime:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        body = client.get(f"/api/v1/checks/{uuid}").json()
+        if body["status"] == wanted:
+            return datetime.now().astimezone()
+        time.sleep(0.05)
+    raise AssertionError(f"check did not become {wanted} within {limit}s: {body}")
+
+
+def test_a_pinged_check_goes_late_then_down_within_a_second_of_each_deadline(
+    database_url: str, tmp_path: Path
+) -> None:
+    key = create_key(database_url)
+    with running_server(database_url, tmp_path / "server.log") as server:
+        headers = {"Authorization": f"Bearer {key}"}
+        with httpx.Client(base_url=server.url, headers=headers, timeout=10) as client:
+            uuid = client.post(
+                "/api/v1/checks", json={"name": "fast", "period": 2, "grace": 1}
+            ).json()["uuid"]
+            assert client.get(f"/ping/{uuid}").status_code == 200
+            pinged = datetime.fromisoformat(
+                client.get(f"/api/v1/checks/{uuid}").json()["last_ping"]
+            )
+            late_seen = _wait_for_status(client, uuid, "late", 5)
+            down_seen = _wait_for_status(client, uuid, "down", 5)
+            assert late_seen - (pinged + timedelta(seconds=2)) < timedelta(seconds=1)
+            assert down_seen - (pinged + timedelta(seconds=3)) < timedelta(seconds=1)
+            ready = client.get("/readyz")
+            assert ready.status_code == 200, ready.text
+
+
+async def _ping_concurrently(url: str, uuids: list[str], total: int) -> int:
+    acknowledged = 0
+    limits = httpx.Limits(max_connections=50)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
+        semaphore = asyncio.Semaphore(50)
+
+        async def one(i: int) -> bool:
+            async with semaphore:
+                response = await client.post(f"/ping/{uuids[i % len(uuids)]}", content=f"ping {i}")
+                return response.status_code == 200
+
+        results = await asyncio.gather(*(one(i) for i in range(total)))
+        acknowledged = sum(results)
+    return acknowledged
+
+
+def test_every_acknowledged_ping_survives_kill_9(database_url: str, tmp_path: Path) -> None:
+    key = create_key(database_url)
+    server = ServerProcess(database_url, tmp_path / "server.log")
+    server.start()
+    headers = {"Authorization": f"Bearer {key}"}
+    with httpx.Client(base_url=server.url, headers=headers, timeout=10) as client:
+        uuids = [
+            client.post("/api/v1/checks", json={"name": f"c{i}"}).json()["uuid"] for i in range(10)
+        ]
+    acknowledged = asyncio.run(_ping_concurrently(server.url, uuids, 1000))
+    assert acknowledged == 1000
+    server.kill(signal.SIGKILL)
+
+    server.start()
+    try:
+        with httpx.Client(base_url=server.url, headers=headers, timeout=10) as client:
+            counts = [client.get(f"/api/v1/checks/{u}").json()["n_pings"] for u in uuids]
+            stored = sum(
+                len(client.get(f"/api/v1/checks/{u}/pings", params={"limit": 1000}).json()["pings"])
+                for u in uuids
+            )
+    finally:
+        server.kill(signal.SIGTERM)
+    assert sum(counts) == 1000
+    assert stored == 1000
