@@ -76,7 +76,7 @@ def test_success_makes_a_check_up_then_late_then_down_missed() -> None:
 
 def test_a_long_silence_records_late_then_down_each_at_its_deadline() -> None:
     up = ping(CheckState(), PingKind.SUCCESS, T0)
-    state, flips = settle(up, T0 + timedelta(hours=1))
+    _state, flips = settle(up, T0 + timedelta(hours=1))
     assert flips == [
         (Status.LATE, None, T0 + 2 * SECOND),
         (Status.DOWN, DownReason.MISSED, T0 + 3 * SECOND),
@@ -129,7 +129,7 @@ def test_a_running_check_without_max_runtime_goes_down_missed_after_its_next_exp
 ):
     schedule = Schedule(period=timedelta(hours=1), grace=timedelta(minutes=5))
     running = ping(CheckState(), PingKind.START, T0, schedule)
-    state, flips = settle(running, T0 + timedelta(hours=2), schedule)
+    _state, flips = settle(running, T0 + timedelta(hours=2), schedule)
     assert flips == [(Status.DOWN, DownReason.MISSED, T0 + timedelta(minutes=65))]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -56,7 +57,7 @@ def test_cron_at_a_time_skipped_by_spring_forward_runs_once_right_after_the_jump
 
 
 def test_cron_at_a_repeated_hour_in_autumn_runs_once() -> None:
-    # 25 October 2026: 02:00–03:00 happens twice in Berlin.
+    # 25 October 2026: 02:00-03:00 happens twice in Berlin.
     after = datetime(2026, 10, 24, 12, 0, tzinfo=UTC)
     times = cron_times_after("30 2 * * *", "Europe/Berlin", after, 2)
     assert times[1] - times[0] == timedelta(hours=25)
@@ -136,7 +137,7 @@ def test_cron_times_are_strictly_increasing_and_after_the_start(
 ) -> None:
     times = cron_times_after(expression, tz, after, 4)
     assert times[0] > after
-    assert all(a < b for a, b in zip(times, times[1:], strict=False))
+    assert all(a < b for a, b in itertools.pairwise(times))
     assert all(t.tzinfo is not None and t.utcoffset() == timedelta(0) for t in times)
     # The minute field is honoured in local time, DST or not, except at a spring-forward gap.
     for t in times:
