@@ -7,6 +7,12 @@ from typing import Any
 
 import click
 
+from jobpulse.commands import config_io
+from jobpulse.commands import tasks as tasks_commands
+from jobpulse.commands.doctor import doctor
+from jobpulse.commands.queues import queues_commands
+from jobpulse.commands.run import run as run_command
+from jobpulse.commands.users import users as users_commands
 from jobpulse.config import ConfigError, Settings, load_settings
 
 
@@ -34,30 +40,50 @@ def main() -> None:
 @main.command()
 @click.option("--host", default=None, help="Interface to listen on (default 127.0.0.1).")
 @click.option("--port", default=None, type=int, help="Port to listen on (default 8000).")
+@click.option(
+    "--log-format",
+    default=None,
+    type=click.Choice(["json", "text"]),
+    help="Log lines as JSON (default) or plain text (JOBPULSE_LOG_FORMAT).",
+)
 @database_option
-def serve(host: str | None, port: int | None, database_url: str | None) -> None:
+def serve(
+    host: str | None, port: int | None, log_format: str | None, database_url: str | None
+) -> None:
     """Run the API, dashboard and engine in one process (migrations run on start)."""
+    import logging
+
     import uvicorn
+    from pydantic import ValidationError
 
     from jobpulse.api.app import create_app
+    from jobpulse.config import describe_invalid
     from jobpulse.runtime import Runtime
+    from jobpulse.telemetry.logs import configure_logging
 
-    settings = _settings(host=host, port=port, database_url=database_url)
-    runtime = Runtime(settings)
+    settings = _settings(host=host, port=port, database_url=database_url, log_format=log_format)
+    configure_logging(settings.log_format, settings.log_level)
     try:
+        runtime = Runtime(settings)
         runtime.start()
+        app = create_app(runtime)
+    except ValidationError as exc:  # an area's own settings (JOBPULSE_TASKS_*, ...)
+        raise click.ClickException(describe_invalid(exc)) from None
     except Exception as exc:
-        raise click.ClickException(f"cannot start: {type(exc).__name__}: {exc}") from None
-    click.echo(
-        f"jobpulse listening on {settings.base_url} (database: {_safe_url(settings.database_url)})",
-        err=True,
+        reason = (str(exc).strip().splitlines() or [""])[0]
+        raise click.ClickException(f"cannot start: {type(exc).__name__}: {reason}") from None
+    logging.getLogger("jobpulse").info(
+        "jobpulse listening on %s (database: %s)",
+        settings.base_url,
+        _safe_url(settings.database_url),
     )
     uvicorn.run(
-        create_app(runtime),
+        app,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
-        access_log=False,
+        log_config=None,  # configure_logging already routes uvicorn's loggers
+        access_log=False,  # the request middleware logs each request with its request id
     )
 
 
@@ -106,6 +132,15 @@ def db_upgrade(database_url: str | None) -> None:
     migrate(engine)
     click.echo(f"schema at revisions {', '.join(sorted(current_revisions(engine)))}")
 
+
+main.add_command(users_commands)
+main.add_command(run_command)
+
+main.add_command(config_io.export_command)
+main.add_command(config_io.import_command)
+main.add_command(doctor)
+main.add_command(tasks_commands.prune_command)
+main.add_command(queues_commands)
 
 if __name__ == "__main__":
     sys.exit(main())

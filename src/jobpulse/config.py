@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 DEFAULT_DATABASE_URL = "sqlite:///./jobpulse.db"
 
@@ -19,7 +21,21 @@ class Settings(BaseSettings):
     evaluator_interval_seconds: float = Field(default=0.2, gt=0, le=60)
     ping_body_limit: int = Field(default=100_000, ge=0, le=10_000_000)
     writer_batch_max: int = Field(default=2000, ge=1, le=100_000)
-    log_level: str = "info"
+    log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
+    log_format: Literal["json", "text"] = "json"
+    access_log: bool = True
+    metrics_max_label_values: int = Field(default=50, ge=1, le=1000)
+    # When set, GET /metrics needs "Authorization: Bearer <token>" (Prometheus: bearer_token).
+    metrics_token: str = ""
+    # Dashboard session cookies: "auto" marks them Secure except over http to a loopback host.
+    cookie_secure: Literal["auto", "true", "false"] = "auto"
+    # YAML file of queue sources (docs/queues.md), loaded on start.
+    sources_file: str = ""
+
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _lowercase(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("database_url")
     @classmethod
@@ -42,6 +58,29 @@ def load_settings(**overrides: object) -> Settings:
     try:
         return Settings(**clean)  # type: ignore[arg-type]
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"invalid setting JOBPULSE_{field.upper()}: {first['msg']}") from None
+        raise ConfigError(describe_invalid(exc)) from None
+    except SettingsError as exc:
+        raise ConfigError(f"invalid setting: {str(exc).splitlines()[0]}") from None
+
+
+def describe_invalid(exc: ValidationError) -> str:
+    """One line naming the environment variable of the first bad value of any settings class."""
+    first = exc.errors()[0]
+    field = ".".join(str(p) for p in first["loc"])
+    shown = "" if _may_hold_secret(field) else f" (got {str(first.get('input'))[:80]!r})"
+    message = f"invalid setting {_env_prefix(exc.title)}{field.upper()}: {first['msg']}{shown}"
+    return message.replace("\n", " ")
+
+
+def _env_prefix(model_name: str) -> str:
+    pending: list[type[BaseSettings]] = [BaseSettings]
+    while pending:
+        cls = pending.pop()
+        if cls.__name__ == model_name:
+            return str(cls.model_config.get("env_prefix") or "")
+        pending.extend(cls.__subclasses__())
+    return "JOBPULSE_"
+
+
+def _may_hold_secret(field: str) -> bool:
+    return any(word in field for word in ("url", "key", "secret", "password", "token"))

@@ -9,11 +9,15 @@ from typing import Protocol
 from sqlalchemy import Engine
 
 from jobpulse.config import Settings
+from jobpulse.engine.alerts import Alerting
+from jobpulse.engine.collectors import CollectorsRunner
 from jobpulse.engine.evaluator import Evaluator
 from jobpulse.store.db import make_engine, migrate
 from jobpulse.store.pings import PingIngest
 from jobpulse.store.projects import ensure_project
 from jobpulse.store.writer import GroupCommitWriter
+from jobpulse.tasks_config import TaskLog
+from jobpulse.telemetry.metrics import metrics_for
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +40,15 @@ class Runtime:
         self.evaluator = Evaluator(self.writer, settings.evaluator_interval_seconds)
         # Areas add their loops here; they start after the writer and stop before it.
         self.services: list[BackgroundService] = [self.evaluator]
+        self.alerting = Alerting(self.engine, self.writer, settings.base_url)
+        self.services.extend(self.alerting.services)
+        self.collectors = CollectorsRunner(
+            self.engine, self.writer, sources_file=settings.sources_file or None
+        )
+        self.services.append(self.collectors)
+        self.tasks = TaskLog(self.writer)
+        self.services.append(self.tasks.pruner)
+        self.metrics = metrics_for(self)  # own registry per node; world metrics read at scrape
         self.started = False
 
     def start(self, *, run_loops: bool = True) -> None:

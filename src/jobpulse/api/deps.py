@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from jobpulse.api.errors import ApiError
 from jobpulse.runtime import Runtime
 from jobpulse.store.projects import Principal, principal_for_key
+from jobpulse.telemetry.logs import bind
 
 T = TypeVar("T")
 
@@ -55,4 +56,5 @@ async def principal(request: Request, runtime: Runtime = Depends(runtime_of)) ->
         raise ApiError(401, "unauthorized", "unknown API key")
     if found.read_only and request.method not in _SAFE_METHODS:
         raise ApiError(403, "forbidden", "this API key is read-only")
+    bind(project=str(found.project_id))  # every log line of this request names the project
     return found

@@ -36,6 +36,8 @@ class Evaluator:
         self._thread: threading.Thread | None = None
         self.last_tick_monotonic: float | None = None
         self.last_error: str | None = None
+        # Called after every pass with (seconds, failed): metrics subscribe here.
+        self.tick_observers: list[Callable[[float, bool], None]] = []
 
     def start(self) -> None:
         if self._thread is None:
@@ -65,13 +67,18 @@ class Evaluator:
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            started = time.monotonic()
+            failed = True
             try:
                 result = self.tick()
                 if self._on_result is not None and result.flips:
                     self._on_result(result)
                 self.last_tick_monotonic = time.monotonic()
                 self.last_error = None
+                failed = False
             except Exception as exc:
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 log.exception("evaluator tick failed")
+            for observer in self.tick_observers:
+                observer(time.monotonic() - started, failed)
             self._stop.wait(self._interval)

@@ -44,6 +44,7 @@ class CheckSpec:
     slug: str | None = None
     tags: list[str] = field(default_factory=list)
     description: str = ""
+    uuid: str | None = None  # kept on import, so ping URLs survive a move; else a new one
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,7 @@ def _create(conn: Connection, argument: tuple[int, CheckSpec, datetime]) -> RowM
     _slug_free(conn, project_id, spec.slug, None)
     result = conn.execute(
         insert(checks).values(
-            uuid=str(uuid_module.uuid4()),
+            uuid=spec.uuid or str(uuid_module.uuid4()),
             project_id=project_id,
             name=spec.name,
             slug=spec.slug,

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -116,7 +117,13 @@ pings = Table(
     Column("rid", String(64), nullable=True),
     Column("duration_ms", Float, nullable=True),
     Index("ix_pings_check_id_id", "check_id", "id"),
-    Index("ix_pings_check_id_rid", "check_id", "rid"),
+    Index(
+        "ix_pings_check_id_rid",
+        "check_id",
+        "rid",
+        sqlite_where=text("rid IS NOT NULL"),
+        postgresql_where=text("rid IS NOT NULL"),
+    ),
 )
 
 flips = Table(

@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
@@ -33,9 +33,41 @@ BatchHandler = Callable[[Connection, Sequence[Any]], Sequence[Any]]
 
 @dataclass
 class _Job:
+    """One write. Sync callers wait on `future`; async callers on `waiter` in `loop`."""
+
     handler: BatchHandler
     argument: Any
-    future: Future[Any] = field(default_factory=Future)
+    future: Future[Any] | None = None
+    waiter: asyncio.Future[Any] | None = None
+    loop: asyncio.AbstractEventLoop | None = None
+
+
+def _resolve(outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
+    for waiter, result, error in outcomes:
+        if waiter.cancelled():
+            continue
+        if error is not None:
+            waiter.set_exception(error)
+        else:
+            waiter.set_result(result)
+
+
+def _settle(outcomes: list[tuple[_Job, Any, BaseException | None]]) -> None:
+    """Hand results back: one wake-up per event loop for the whole batch, not one per job."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any, Any]]] = {}
+    for job, result, error in outcomes:
+        if job.future is not None:
+            if error is not None:
+                job.future.set_exception(error)
+            else:
+                job.future.set_result(result)
+        elif job.waiter is not None and job.loop is not None:
+            by_loop.setdefault(job.loop, []).append((job.waiter, result, error))
+    for loop, items in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_resolve, items)
+        except RuntimeError:  # the loop is closed: nobody is waiting any more
+            log.debug("event loop closed before %d results could be delivered", len(items))
 
 
 class WriterClosed(RuntimeError):
@@ -58,6 +90,8 @@ class GroupCommitWriter:
         self._thread: threading.Thread | None = None
         self._closed = False
         self.stats = WriterStats()
+        # Called after every batch with (size, seconds, failed): metrics subscribe here.
+        self.observers: list[Callable[[int, float, bool], None]] = []
 
     def start(self) -> None:
         if self._thread is None:
@@ -73,15 +107,22 @@ class GroupCommitWriter:
             self._thread = None
 
     def submit(self, handler: BatchHandler, argument: Any) -> Future[Any]:
-        if self._closed:
-            raise WriterClosed("the writer is stopped")
-        job = _Job(handler, argument)
-        self._queue.put(job)
+        job = _Job(handler, argument, future=Future())
+        self._enqueue(job)
+        assert job.future is not None
         return job.future
 
     async def run(self, handler: BatchHandler, argument: Any) -> Any:
         """Submit and wait for the commit; returns the handler's result for `argument`."""
-        return await asyncio.wrap_future(self.submit(handler, argument))
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[Any] = loop.create_future()
+        self._enqueue(_Job(handler, argument, waiter=waiter, loop=loop))
+        return await waiter
+
+    def _enqueue(self, job: _Job) -> None:
+        if self._closed:
+            raise WriterClosed("the writer is stopped")
+        self._queue.put(job)
 
     def run_sync(self, handler: BatchHandler, argument: Any, timeout: float = 60.0) -> Any:
         return self.submit(handler, argument).result(timeout)
@@ -126,24 +167,34 @@ class GroupCommitWriter:
             log.warning(
                 "batch of %d failed; retrying its jobs one by one", len(batch), exc_info=True
             )
+            self._notify(len(batch), time.perf_counter() - started, failed=True)
             self._commit_one_by_one(batch)
             return
         self.stats.batches += 1
         self.stats.jobs += len(batch)
         self.stats.last_batch_size = len(batch)
         self.stats.last_commit_seconds = time.perf_counter() - started
-        for job, result in zip(batch, results, strict=True):
-            job.future.set_result(result)
+        self._notify(len(batch), self.stats.last_commit_seconds, failed=False)
+        _settle([(job, result, None) for job, result in zip(batch, results, strict=True)])
+
+    def _notify(self, size: int, seconds: float, *, failed: bool) -> None:
+        for observer in self.observers:
+            try:
+                observer(size, seconds, failed)
+            except Exception:  # an observer must never break the write path
+                log.exception("writer observer failed")
 
     def _commit_one_by_one(self, batch: list[_Job]) -> None:
+        outcomes: list[tuple[_Job, Any, BaseException | None]] = []
         for job in batch:
             try:
                 with self._connect() as conn, conn.begin():
                     (result,) = self._execute(conn, [job])
             except Exception as exc:  # the job's own failure goes back to its caller
-                job.future.set_exception(exc)
+                outcomes.append((job, None, exc))
             else:
-                job.future.set_result(result)
+                outcomes.append((job, result, None))
+        _settle(outcomes)
 
     @staticmethod
     def _execute(conn: Connection, batch: list[_Job]) -> list[Any]:

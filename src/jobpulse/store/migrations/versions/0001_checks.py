@@ -93,7 +93,14 @@ def upgrade() -> None:
         sa.Column("duration_ms", sa.Float, nullable=True),
     )
     op.create_index("ix_pings_check_id_id", "pings", ["check_id", "id"])
-    op.create_index("ix_pings_check_id_rid", "pings", ["check_id", "rid"])
+    # Most pings carry no rid: index only those that do.
+    op.create_index(
+        "ix_pings_check_id_rid",
+        "pings",
+        ["check_id", "rid"],
+        sqlite_where=sa.text("rid IS NOT NULL"),
+        postgresql_where=sa.text("rid IS NOT NULL"),
+    )
     op.create_table(
         "flips",
         sa.Column("id", BigId, primary_key=True, autoincrement=True),

@@ -1,0 +1,242 @@
+"""Task log at volume: ingest rate through the HTTP API, then list/stats/timeline latency.
+
+Generates realistic runs over the last 7 days (60 tasks on 8 queues, 2 % failures, 3 %
+retried once, long-tail durations), posts their events in batches to a real `jobpulse serve`
+on a fresh database, then times the read endpoints one request at a time.
+
+    python benchmarks/tasklog.py --rows 200000 --database sqlite
+    python benchmarks/tasklog.py --rows 200000 --database postgresql
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.server import create_key, running_server  # noqa: E402
+
+from benchmarks.ping_ingest import drop_schema, fresh_database  # noqa: E402
+
+QUEUES = [f"queue-{i}" for i in range(8)]
+TASKS = [(f"app.tasks.job_{i}", QUEUES[i % len(QUEUES)]) for i in range(60)]
+ERRORS = [
+    "TimeoutError: read timeout after {n}s",
+    "ConnectionError: host 10.0.{n}.1 refused",
+    "KeyError: 'user-{n}'",
+]
+
+
+def iso(moment: datetime) -> str:
+    return moment.isoformat()
+
+
+def run_events(rng: random.Random, index: int, created: datetime) -> list[dict[str, Any]]:
+    task, queue = TASKS[min(int(rng.paretovariate(1.2)) - 1, len(TASKS) - 1)]
+    job_id = f"job-{index:09d}"
+    base = {"job_id": job_id, "task_name": task, "queue": queue}
+    worker = f"worker-{rng.randrange(16)}"
+    events = [
+        {**base, "type": "enqueued", "ts": iso(created), "args": [index],
+         "kwargs": {"tenant": index % 97, "token": "secret"}, "max_retries": 3},
+    ]  # fmt: skip
+    start = created + timedelta(milliseconds=rng.expovariate(1 / 50))
+    attempt = 1
+    if rng.random() < 0.03:
+        failed_at = start + timedelta(milliseconds=rng.lognormvariate(5, 1))
+        events += [
+            {**base, "type": "started", "ts": iso(start), "worker_id": worker},
+            {**base, "type": "retried", "ts": iso(failed_at), "error": "TimeoutError: 30s",
+             "retry_after": 5},
+        ]  # fmt: skip
+        attempt = 2
+        start = failed_at + timedelta(seconds=5)
+    duration_ms = rng.lognormvariate(4.5, 1.3) if rng.random() > 0.01 else rng.uniform(6e4, 6e5)
+    finish = start + timedelta(milliseconds=duration_ms)
+    events.append({**base, "type": "started", "ts": iso(start), "worker_id": worker,
+                   "attempt": attempt})  # fmt: skip
+    if rng.random() < 0.02:
+        error = rng.choice(ERRORS).format(n=rng.randrange(1000))
+        events.append({**base, "type": "failed", "ts": iso(finish), "attempt": attempt,
+                       "error": error, "traceback": f"Traceback ...\n{error}\n"})  # fmt: skip
+    else:
+        events.append({**base, "type": "succeeded", "ts": iso(finish), "attempt": attempt,
+                       "result": {"ok": True}})  # fmt: skip
+    return events
+
+
+def bodies(rows: int, batch: int, seed: int = 1) -> Iterator[tuple[bytes, int]]:
+    """Request bodies of about `batch` events, runs in creation order over 7 days."""
+    rng = random.Random(seed)
+    now = datetime.now(UTC)
+    span = timedelta(days=7).total_seconds()
+    pending: list[dict[str, Any]] = []
+    for index in range(rows):
+        created = now - timedelta(seconds=span * (1 - index / rows)) - timedelta(minutes=10)
+        pending += run_events(rng, index, created)
+        if len(pending) >= batch:
+            yield orjson.dumps(pending), len(pending)
+            pending = []
+    if pending:
+        yield orjson.dumps(pending), len(pending)
+
+
+async def ingest(url: str, key: str, payloads: list[tuple[bytes, int]], concurrency: int) -> float:
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    queue: asyncio.Queue[bytes] = asyncio.Queue()
+    for body, _ in payloads:
+        queue.put_nowait(body)
+    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=120) as client:
+
+        async def worker() -> None:
+            while not queue.empty():
+                body = queue.get_nowait()
+                response = await client.post("/api/v1/events", content=body)
+                if response.status_code != 202:
+                    raise SystemExit(f"ingest failed: {response.status_code} {response.text}")
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return time.perf_counter() - started
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def latencies(client: httpx.Client, requests: list[tuple[str, dict[str, Any]]]) -> list[float]:
+    found = []
+    for path, params in requests:
+        started = time.perf_counter()
+        response = client.get(path, params=params)
+        found.append((time.perf_counter() - started) * 1000)
+        if response.status_code != 200:
+            raise SystemExit(f"{path} {params}: {response.status_code} {response.text[:300]}")
+    return found
+
+
+def summary(name: str, values: list[float], goal_ms: float) -> str:
+    values = sorted(values)
+    p50 = statistics.median(values)
+    p95 = values[min(len(values) - 1, int(0.95 * len(values)))]
+    verdict = "ok" if p95 < goal_ms else "MISSED"
+    return (
+        f"{name:<22} p50 {p50:7.1f} ms   p95 {p95:7.1f} ms   (goal p95 < {goal_ms:g} ms: {verdict})"
+    )
+
+
+LIST_VARIANTS = (
+    "failed, last 24 h",
+    "one task",
+    "one queue, successful, last 24 h",
+    "failed or retrying",
+    "one task, slowest first",
+)
+
+
+def list_params(rng: random.Random, variant: int, day_ago: str) -> dict[str, Any]:
+    task, queue = TASKS[rng.randrange(len(TASKS))]
+    return [
+        {"status": "failed", "created_after": day_ago},
+        {"task_name_exact": task, "page_size": 50},
+        {"queue_name": queue, "is_successful": "true", "created_after": day_ago},
+        {"status_in": "failed,retrying", "ordering": "-created_at"},
+        {"task_name_exact": task, "ordering": "-duration_ms", "page_size": 20},
+    ][variant]
+
+
+def read_benchmark(url: str, key: str, samples: int) -> list[str]:
+    rng = random.Random(2)
+    day_ago = (datetime.now(UTC) - timedelta(hours=24)).isoformat()
+    per_variant = max(1, samples // len(LIST_VARIANTS))
+    headers = {"Authorization": f"Bearer {key}"}
+    with httpx.Client(base_url=url, headers=headers, timeout=60) as client:
+        warm = [("/api/v1/tasks", list_params(rng, i % 5, day_ago)) for i in range(10)]
+        latencies(client, warm)  # caches and connections
+        by_variant = [
+            latencies(
+                client,
+                [("/api/v1/tasks", list_params(rng, v, day_ago)) for _ in range(per_variant)],
+            )
+            for v in range(len(LIST_VARIANTS))
+        ]
+        lines = [summary("filtered list (all)", [t for ts in by_variant for t in ts], 50)]
+        lines += [
+            "  " + summary(name[:20], times, 50)
+            for name, times in zip(LIST_VARIANTS, by_variant, strict=True)
+        ]
+        stats_request = ("/api/v1/tasks/stats", {"period_hours": 24})
+        timeline_request = ("/api/v1/tasks/timeline", {"period_hours": 168, "interval": "hour"})
+        lines.append(summary("stats 24 h", latencies(client, [stats_request] * samples), 200))
+        lines.append(
+            summary("timeline 7 d hourly", latencies(client, [timeline_request] * samples), 200)
+        )
+        stats = client.get("/api/v1/tasks/stats", params={"period_hours": 24}).json()
+        lines.append(
+            f"24 h stats: total {stats['total']}, failed {stats['failed']}, "
+            f"p50/p95/p99 {stats['p50_duration_ms']}/{stats['p95_duration_ms']}/"
+            f"{stats['p99_duration_ms']} ms"
+        )
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=200_000, help="task runs to generate")
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--batch", type=int, default=2000, help="events per request")
+    parser.add_argument("--concurrency", type=int, default=4, help="requests in flight")
+    parser.add_argument("--samples", type=int, default=200, help="requests per read figure")
+    parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL schema")
+    args = parser.parse_args()
+
+    payloads = list(bodies(args.rows, args.batch))
+    n_events = sum(n for _, n in payloads)
+    with tempfile.TemporaryDirectory() as tmp:
+        database_url, schema = fresh_database(args.database, Path(tmp))
+        try:
+            key = create_key(database_url)
+            with running_server(
+                database_url, Path(tmp) / "server.log", JOBPULSE_LOG_LEVEL="warning"
+            ) as server:
+                assert server.process is not None
+                cpu_before = cpu_seconds(server.process.pid)
+                elapsed = asyncio.run(ingest(server.url, key, payloads, args.concurrency))
+                server_cpu = cpu_seconds(server.process.pid) - cpu_before
+                rate = n_events / elapsed
+                print(f"database {args.database}, {args.rows} runs, {n_events} events")
+                verdict = "ok" if rate >= 50_000 else "MISSED"
+                print(
+                    f"ingest                 {rate:9,.0f} events/s ({args.rows / elapsed:,.0f} "
+                    f"runs/s, {elapsed:.1f} s; goal >= 50,000 events/s: {verdict})"
+                )
+                print(
+                    f"ingest per server CPU  {n_events / server_cpu:9,.0f} events per CPU-second "
+                    f"of the jobpulse process (machine load {os.getloadavg()[0]:.1f})"
+                )
+                for line in read_benchmark(server.url, key, args.samples):
+                    print(line)
+        finally:
+            if not args.keep:
+                drop_schema(schema)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Monitors as code: `jobpulse export` and `jobpulse import` over one YAML document."""

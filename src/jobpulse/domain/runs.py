@@ -1,0 +1,294 @@
+"""Task events and how they fold into one run per job.
+
+The fold is a join on a semilattice: merging the same event twice changes nothing and the
+order of arrival does not matter, so a `succeeded` seen before its `started` (or a replay of
+a whole batch) still gives the same run. Each attempt keeps its own facts; the run's status
+and timings are derived from its attempts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class EventType(StrEnum):
+    ENQUEUED = "enqueued"
+    DEFERRED = "deferred"
+    STARTED = "started"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    RETRIED = "retried"
+    EXPIRED = "expired"
+    CANCELED = "canceled"
+
+
+class RunStatus(StrEnum):
+    DEFERRED = "deferred"
+    QUEUED = "queued"
+    IN_PROGRESS = "in_progress"
+    SUCCESS = "success"
+    FAILED = "failed"
+    RETRYING = "retrying"
+    EXPIRED = "expired"
+    CANCELED = "canceled"
+
+
+TERMINAL_STATUSES = frozenset(
+    {RunStatus.SUCCESS, RunStatus.FAILED, RunStatus.EXPIRED, RunStatus.CANCELED}
+)
+STATUS_DISPLAY = {
+    RunStatus.DEFERRED: "Deferred",
+    RunStatus.QUEUED: "Queued",
+    RunStatus.IN_PROGRESS: "In Progress",
+    RunStatus.SUCCESS: "Success",
+    RunStatus.FAILED: "Failed",
+    RunStatus.RETRYING: "Retrying",
+    RunStatus.EXPIRED: "Expired",
+    RunStatus.CANCELED: "Canceled",
+}
+_FAILING_STATUSES = frozenset(
+    {RunStatus.FAILED, RunStatus.RETRYING, RunStatus.EXPIRED, RunStatus.CANCELED}
+)
+_QUEUE_EVENTS = frozenset({EventType.ENQUEUED, EventType.DEFERRED})
+# When two different outcomes are reported for one attempt, the higher one wins, so the
+# result does not depend on which arrived first.
+_OUTCOME_PRIORITY = {
+    EventType.RETRIED: 1,
+    EventType.FAILED: 2,
+    EventType.SUCCEEDED: 3,
+    EventType.EXPIRED: 4,
+    EventType.CANCELED: 5,
+}
+OUTCOME_STATUS = {
+    EventType.SUCCEEDED: RunStatus.SUCCESS,
+    EventType.FAILED: RunStatus.FAILED,
+    EventType.RETRIED: RunStatus.RETRYING,
+    EventType.EXPIRED: RunStatus.EXPIRED,
+    EventType.CANCELED: RunStatus.CANCELED,
+}
+
+
+@dataclass(frozen=True)
+class TaskEvent:
+    """One fact reported about a job (the payload of POST /api/v1/events)."""
+
+    type: EventType
+    job_id: str
+    task_name: str
+    queue: str
+    ts: datetime
+    attempt: int = 1
+    worker_id: str | None = None
+    args: Any = None
+    kwargs: Any = None
+    result: Any = None
+    error: str | None = None
+    traceback: str | None = None
+    retries: int | None = None
+    max_retries: int | None = None
+    retry_after: float | None = None
+    eta: datetime | None = None
+    expires: datetime | None = None
+    tags: tuple[str, ...] | None = None
+    trace_id: str | None = None
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        """What makes an event unique: a replay with the same key is the same event."""
+        return (self.job_id, self.type.value, self.attempt)
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What is known about one try of a job."""
+
+    number: int
+    queued_at: datetime | None = None
+    was_enqueued: bool = False
+    was_deferred: bool = False
+    started_at: datetime | None = None
+    worker_id: str | None = None
+    outcome: EventType | None = None
+    finished_at: datetime | None = None
+    error: str | None = None
+    traceback: str | None = None
+    result: Any = None
+    retry_after: float | None = None
+
+
+@dataclass(frozen=True)
+class Run:
+    """Everything folded so far for one job_id."""
+
+    job_id: str
+    task_name: str
+    queue_name: str
+    first_seen_at: datetime
+    last_seen_at: datetime
+    args: Any = None
+    kwargs: Any = None
+    tags: tuple[str, ...] | None = None
+    trace_id: str | None = None
+    max_retries: int | None = None
+    retries_reported: int = 0
+    expire_time: datetime | None = None
+    attempts: dict[int, Attempt] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RunView:
+    """The TaskLog fields derived from a run."""
+
+    status: RunStatus
+    enqueue_time: datetime | None
+    start_time: datetime | None
+    finish_time: datetime | None
+    duration_ms: float | None
+    success: bool | None
+    result: Any
+    error_message: str | None
+    traceback: str | None
+    worker_id: str | None
+    job_retries: int
+    job_retry_after: float | None
+
+
+def _earliest(a: datetime | None, b: datetime | None) -> datetime | None:
+    if a is None:
+        return b
+    return a if b is None or a <= b else b
+
+
+def _first(a: Any, b: Any) -> Any:
+    return a if a is not None else b
+
+
+# Folding works on plain dicts of the dataclasses' fields and freezes them once at the end:
+# ingest folds every event it receives, so this is the hot path.
+_Fields = dict[str, Any]
+
+
+def _merge_attempt(attempt: _Fields, event: TaskEvent) -> None:
+    if event.type in _QUEUE_EVENTS:
+        attempt["queued_at"] = _earliest(attempt["queued_at"], event.ts)
+        if event.type == EventType.ENQUEUED:
+            attempt["was_enqueued"] = True
+        else:
+            attempt["was_deferred"] = True
+        return
+    if event.type == EventType.STARTED:
+        attempt["started_at"] = _earliest(attempt["started_at"], event.ts)
+        attempt["worker_id"] = _first(event.worker_id, attempt["worker_id"])
+        return
+    outcome = attempt["outcome"]
+    current = _OUTCOME_PRIORITY[outcome] if outcome else 0
+    if _OUTCOME_PRIORITY[event.type] <= current:
+        return
+    attempt.update(
+        outcome=event.type,
+        finished_at=event.ts,
+        error=event.error,
+        traceback=event.traceback,
+        result=event.result,
+        retry_after=event.retry_after,
+        worker_id=_first(attempt["worker_id"], event.worker_id),
+    )
+
+
+def _merge_run(run: _Fields, event: TaskEvent) -> None:
+    # Events of one job agree on names; the larger value keeps the fold order-independent.
+    if event.task_name > run["task_name"]:
+        run["task_name"] = event.task_name
+    if event.queue > run["queue_name"]:
+        run["queue_name"] = event.queue
+    run["first_seen_at"] = min(run["first_seen_at"], event.ts)
+    run["last_seen_at"] = max(run["last_seen_at"], event.ts)
+    for name, value in (
+        ("args", event.args),
+        ("kwargs", event.kwargs),
+        ("tags", event.tags),
+        ("trace_id", event.trace_id),
+    ):
+        if run[name] is None and value is not None:
+            run[name] = value
+    if event.max_retries is not None:
+        known = run["max_retries"]
+        run["max_retries"] = event.max_retries if known is None else max(known, event.max_retries)
+    if event.retries is not None and event.retries > run["retries_reported"]:
+        run["retries_reported"] = event.retries
+    run["expire_time"] = _earliest(run["expire_time"], event.expires)
+
+
+def new_run(event: TaskEvent) -> Run:
+    return Run(
+        job_id=event.job_id,
+        task_name=event.task_name,
+        queue_name=event.queue,
+        first_seen_at=event.ts,
+        last_seen_at=event.ts,
+    )
+
+
+def fold_all(run: Run | None, events: list[TaskEvent]) -> Run | None:
+    """Merge events into a run (None: the job was never seen); order does not matter."""
+    if not events:
+        return run
+    base = run or new_run(events[0])
+    fields = dict(base.__dict__)
+    attempts = {number: dict(a.__dict__) for number, a in base.attempts.items()}
+    for event in events:
+        _merge_run(fields, event)
+        attempt = attempts.get(event.attempt)
+        if attempt is None:
+            attempt = attempts[event.attempt] = dict(Attempt(event.attempt).__dict__)
+        _merge_attempt(attempt, event)
+    fields["attempts"] = {number: Attempt(**a) for number, a in attempts.items()}
+    return Run(**fields)
+
+
+def _waiting_status(latest: Attempt, previous: Attempt | None) -> RunStatus:
+    if previous is not None and previous.outcome == EventType.RETRIED:
+        return RunStatus.RETRYING
+    return (
+        RunStatus.QUEUED if latest.was_enqueued or not latest.was_deferred else RunStatus.DEFERRED
+    )
+
+
+def view(run: Run) -> RunView:
+    """Derive the TaskLog fields: the latest attempt decides status and timings."""
+    numbers = sorted(run.attempts)
+    latest = run.attempts[numbers[-1]]
+    previous = run.attempts[numbers[-2]] if len(numbers) > 1 else None
+    if latest.outcome is not None:
+        status = OUTCOME_STATUS[latest.outcome]
+    elif latest.started_at is not None:
+        status = RunStatus.IN_PROGRESS
+    else:
+        status = _waiting_status(latest, previous)
+    duration_ms = None
+    if latest.started_at is not None and latest.finished_at is not None:
+        duration_ms = max(0.0, (latest.finished_at - latest.started_at).total_seconds() * 1000)
+    failing = status in _FAILING_STATUSES
+    newest_first = [run.attempts[n] for n in reversed(numbers)]
+    with_error = [a for a in newest_first if a.error]
+    error_source = with_error[0] if failing and with_error else None
+    retried = [a for a in newest_first if a.outcome == EventType.RETRIED]
+    queued = [a.queued_at for a in newest_first if a.queued_at is not None]
+    workers = [a.worker_id for a in newest_first if a.worker_id]
+    return RunView(
+        status=status,
+        enqueue_time=min(queued) if queued else None,
+        start_time=latest.started_at,
+        finish_time=latest.finished_at if status in TERMINAL_STATUSES else None,
+        duration_ms=duration_ms if status in TERMINAL_STATUSES else None,
+        success={RunStatus.SUCCESS: True, RunStatus.FAILED: False}.get(status),
+        result=latest.result if status == RunStatus.SUCCESS else None,
+        error_message=error_source.error if error_source else None,
+        traceback=error_source.traceback if error_source else None,
+        worker_id=workers[0] if workers else None,
+        job_retries=max(run.retries_reported, numbers[-1] - 1, len(retried)),
+        job_retry_after=retried[0].retry_after if retried else None,
+    )

@@ -1,0 +1,1 @@
+"""One module per library; each exposes one `...Integration` class with `setup(client)`."""

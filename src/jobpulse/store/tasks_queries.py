@@ -1,0 +1,315 @@
+"""Reads of task runs: the filtered list with page and cursor paging, detail, related runs,
+errors grouped by fingerprint and the queue health check."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping, Select, and_, func, or_, select
+
+from jobpulse.domain.runs import TERMINAL_STATUSES, RunStatus
+from jobpulse.store.tasks_tables import task_attempts, task_runs
+
+ORDERING_FIELDS = (
+    "id",
+    "job_id",
+    "task_name",
+    "queue_name",
+    "status",
+    "duration_ms",
+    "job_retries",
+    "worker_id",
+    "enqueue_time",
+    "start_time",
+    "finish_time",
+    "created_at",
+    "updated_at",
+)
+# Counting stops here: an exact count of millions of rows costs more than the page itself.
+COUNT_LIMIT = 1_000
+
+
+class BadCursor(ValueError):
+    """The cursor was not made by this server for this ordering."""
+
+
+@dataclass(frozen=True)
+class TaskFilter:
+    """The seed's TaskLog filters; None means "not filtered"."""
+
+    task_name: str | None = None
+    task_name_exact: str | None = None
+    queue_name: str | None = None
+    queue_name_in: tuple[str, ...] | None = None
+    status: RunStatus | None = None
+    status_in: tuple[RunStatus, ...] | None = None
+    job_id: str | None = None
+    is_completed: bool | None = None
+    is_successful: bool | None = None
+    is_failed: bool | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    duration_min: float | None = None
+    duration_max: float | None = None
+    job_retries_min: int | None = None
+    job_retries_max: int | None = None
+    has_error: bool | None = None
+    worker_id: str | None = None
+    search: str | None = None
+
+
+def _flag(condition: Any, wanted: bool) -> Any:
+    return condition if wanted else ~condition
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def conditions(project_id: int, where: TaskFilter) -> list[Any]:
+    c = task_runs.c
+    found: list[Any] = [c.project_id == project_id]
+    exact = {
+        c.task_name: where.task_name_exact,
+        c.queue_name: where.queue_name,
+        c.job_id: where.job_id,
+        c.worker_id: where.worker_id,
+        c.status: where.status.value if where.status else None,
+    }
+    found += [column == value for column, value in exact.items() if value is not None]
+    if where.task_name is not None:
+        found.append(c.task_name.ilike(_like(where.task_name), escape="\\"))
+    if where.queue_name_in is not None:
+        found.append(c.queue_name.in_(where.queue_name_in))
+    if where.status_in is not None:
+        found.append(c.status.in_([s.value for s in where.status_in]))
+    if where.is_completed is not None:
+        terminal = c.status.in_(sorted(s.value for s in TERMINAL_STATUSES))
+        found.append(_flag(terminal, where.is_completed))
+    if where.is_successful is not None:
+        found.append(_flag(c.status == RunStatus.SUCCESS.value, where.is_successful))
+    if where.is_failed is not None:
+        found.append(_flag(c.status == RunStatus.FAILED.value, where.is_failed))
+    bounds = (
+        (c.created_at, where.created_after, where.created_before),
+        (c.duration_ms, where.duration_min, where.duration_max),
+        (c.job_retries, where.job_retries_min, where.job_retries_max),
+    )
+    for column, low, high in bounds:
+        if low is not None:
+            found.append(column >= low)
+        if high is not None:
+            found.append(column <= high)
+    if where.has_error is not None:
+        has_error = and_(c.error_message.is_not(None), c.error_message != "")
+        found.append(has_error if where.has_error else ~has_error)
+    if where.search:
+        pattern = _like(where.search)
+        searched = (c.task_name, c.job_id, c.queue_name, c.error_message, c.worker_id)
+        found.append(or_(*(column.ilike(pattern, escape="\\") for column in searched)))
+    return found
+
+
+@dataclass(frozen=True)
+class Page:
+    ordering: str = "-created_at"
+    page: int = 1
+    page_size: int = 50
+    cursor: str | None = None
+
+
+@dataclass
+class TaskPage:
+    count: int
+    count_exact: bool
+    rows: list[RowMapping]
+    has_more: bool
+    next_cursor: str | None = None
+
+
+def _order(ordering: str) -> tuple[str, bool]:
+    name = ordering.lstrip("-")
+    if name not in ORDERING_FIELDS:
+        raise ValueError(f"unknown ordering field {name!r}")
+    return name, ordering.startswith("-")
+
+
+def _encode_value(value: Any) -> Any:
+    return {"t": value.timestamp()} if isinstance(value, datetime) else value
+
+
+def _decode_value(value: Any) -> Any:
+    if isinstance(value, dict) and "t" in value:
+        return datetime.fromtimestamp(float(value["t"]), tz=UTC)
+    return value
+
+
+def make_cursor(ordering: str, row: RowMapping) -> str:
+    name, _ = _order(ordering)
+    payload = {"o": ordering, "v": _encode_value(row[name]), "id": row["id"]}
+    return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
+
+
+def _read_cursor(cursor: str, ordering: str) -> tuple[Any, int]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        payload = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if payload["o"] != ordering:
+            raise BadCursor("the cursor was made for another ordering")
+        return _decode_value(payload["v"]), int(payload["id"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise BadCursor(str(exc) if isinstance(exc, BadCursor) else "malformed cursor") from None
+
+
+def _after(name: str, descending: bool, value: Any, last_id: int) -> Any:
+    """Rows after (value, id) in the order: NULLs come last either way."""
+    column, id_column = task_runs.c[name], task_runs.c.id
+    beyond = column < value if descending else column > value
+    next_id = id_column < last_id if descending else id_column > last_id
+    if value is None:
+        return and_(column.is_(None), next_id)
+    after = or_(beyond, and_(column == value, next_id))
+    return or_(after, column.is_(None)) if task_runs.c[name].nullable else after
+
+
+def _ordered(query: Select[Any], name: str, descending: bool) -> Select[Any]:
+    column, id_column = task_runs.c[name], task_runs.c.id
+    key = column.desc() if descending else column.asc()
+    if column.nullable:
+        key = key.nulls_last()
+    return query.order_by(key, id_column.desc() if descending else id_column.asc())
+
+
+def list_runs(conn: Connection, project_id: int, where: TaskFilter, page: Page) -> TaskPage:
+    name, descending = _order(page.ordering)
+    found = conditions(project_id, where)
+    capped = select(task_runs.c.id).where(*found).limit(COUNT_LIMIT + 1).subquery()
+    count = int(conn.execute(select(func.count()).select_from(capped)).scalar_one())
+    query = select(task_runs).where(*found)
+    if page.cursor:
+        query = query.where(_after(name, descending, *_read_cursor(page.cursor, page.ordering)))
+    else:
+        query = query.offset((page.page - 1) * page.page_size)
+    query = _ordered(query, name, descending).limit(page.page_size + 1)
+    rows = list(conn.execute(query).mappings())
+    has_more = len(rows) > page.page_size
+    rows = rows[: page.page_size]
+    return TaskPage(
+        count=min(count, COUNT_LIMIT),
+        count_exact=count <= COUNT_LIMIT,
+        rows=rows,
+        has_more=has_more,
+        next_cursor=make_cursor(page.ordering, rows[-1]) if has_more and rows else None,
+    )
+
+
+def get_run(conn: Connection, project_id: int, key: str) -> RowMapping | None:
+    """A run by its numeric id, else by its job_id."""
+    base = select(task_runs).where(task_runs.c.project_id == project_id)
+    if key.isdigit() and int(key) < 2**62:
+        row = conn.execute(base.where(task_runs.c.id == int(key))).mappings().first()
+        if row is not None:
+            return row
+    return conn.execute(base.where(task_runs.c.job_id == key)).mappings().first()
+
+
+def attempts_of(conn: Connection, run_id: int) -> list[RowMapping]:
+    query = select(task_attempts).where(task_attempts.c.run_id == run_id)
+    return list(conn.execute(query.order_by(task_attempts.c.number)).mappings())
+
+
+def related_runs(
+    conn: Connection, project_id: int, run: RowMapping, limit: int
+) -> list[RowMapping]:
+    """Other runs of the same job_id or task, newest first."""
+    c = task_runs.c
+    query = (
+        select(task_runs)
+        .where(
+            c.project_id == project_id,
+            c.id != run["id"],
+            or_(c.job_id == run["job_id"], c.task_name == run["task_name"]),
+        )
+        .order_by(c.created_at.desc(), c.id.desc())
+        .limit(limit)
+    )
+    return list(conn.execute(query).mappings())
+
+
+@dataclass(frozen=True)
+class ErrorGroup:
+    fingerprint: str
+    count: int
+    first_seen: datetime
+    last_seen: datetime
+    sample: RowMapping
+
+
+def error_groups(
+    conn: Connection, project_id: int, since: datetime, task_name: str | None, limit: int
+) -> list[ErrorGroup]:
+    c = task_runs.c
+    found = [
+        c.project_id == project_id,
+        c.status == RunStatus.FAILED.value,
+        c.created_at >= since,
+        c.fingerprint.is_not(None),
+    ]
+    if task_name is not None:
+        found.append(c.task_name == task_name)
+    n = func.count().label("n")
+    groups = conn.execute(
+        select(
+            c.fingerprint,
+            n,
+            func.min(c.created_at).label("first"),
+            func.max(c.created_at).label("last"),
+            func.max(c.id).label("sample_id"),
+        )
+        .where(*found)
+        .group_by(c.fingerprint)
+        .order_by(n.desc(), c.fingerprint)
+        .limit(limit)
+    ).all()
+    samples = {
+        row["id"]: row
+        for row in conn.execute(
+            select(task_runs).where(c.id.in_([g.sample_id for g in groups]))
+        ).mappings()
+    }
+    return [
+        ErrorGroup(
+            g.fingerprint,
+            int(g.n),
+            _as_datetime(g.first),
+            _as_datetime(g.last),
+            samples[g.sample_id],
+        )
+        for g in groups
+    ]
+
+
+def _as_datetime(value: Any) -> datetime:
+    # min()/max() over a Timestamp column lose the column type on some dialects.
+    if isinstance(value, datetime):
+        return value
+    return datetime.fromtimestamp(float(value), tz=UTC)
+
+
+def count_stuck_and_queued(
+    conn: Connection, project_id: int, started_before: datetime
+) -> tuple[int, int]:
+    """Runs in progress since before `started_before`, and runs waiting in a queue."""
+    c = task_runs.c
+
+    def count(*where: Any) -> int:
+        query = select(func.count()).select_from(task_runs).where(c.project_id == project_id)
+        return int(conn.execute(query.where(*where)).scalar_one())
+
+    stuck = count(c.status == RunStatus.IN_PROGRESS.value, c.start_time < started_before)
+    return stuck, count(c.status == RunStatus.QUEUED.value)

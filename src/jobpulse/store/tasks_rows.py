@@ -1,0 +1,175 @@
+"""Conversions between task-log rows and domain runs, and what a run adds to the rollups."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import RowMapping
+
+from jobpulse.domain.errors import fingerprint
+from jobpulse.domain.runs import Attempt, EventType, Run, RunView, view
+from jobpulse.domain.stats import bucket_of
+from jobpulse.store.tasks_tables import HOUR, MINUTE
+
+RUN_STATE_COLUMNS = (
+    "task_name",
+    "queue_name",
+    "args",
+    "kwargs",
+    "status",
+    "duration_ms",
+    "job_retry",
+    "job_retries",
+    "job_retry_after",
+    "success",
+    "result",
+    "error_message",
+    "traceback",
+    "fingerprint",
+    "worker_id",
+    "enqueue_time",
+    "expire_time",
+    "start_time",
+    "finish_time",
+    "created_at",
+    "updated_at",
+    "tags",
+    "trace_id",
+)
+ATTEMPT_COLUMNS = (
+    "queued_at",
+    "was_enqueued",
+    "was_deferred",
+    "started_at",
+    "worker_id",
+    "outcome",
+    "finished_at",
+    "error",
+    "traceback",
+    "result",
+    "retry_after",
+)
+
+
+def run_values(run: Run) -> dict[str, Any]:
+    """The task_runs columns (without ids) for a folded run."""
+    derived: RunView = view(run)
+    return {
+        "task_name": run.task_name,
+        "queue_name": run.queue_name,
+        "args": run.args,
+        "kwargs": run.kwargs,
+        "status": derived.status.value,
+        "duration_ms": derived.duration_ms,
+        "job_retry": run.max_retries,
+        "job_retries": derived.job_retries,
+        "job_retry_after": derived.job_retry_after,
+        "success": derived.success,
+        "result": derived.result,
+        "error_message": derived.error_message,
+        "traceback": derived.traceback,
+        "fingerprint": fingerprint(derived.error_message, derived.traceback),
+        "worker_id": derived.worker_id,
+        "enqueue_time": derived.enqueue_time,
+        "expire_time": run.expire_time,
+        "start_time": derived.start_time,
+        "finish_time": derived.finish_time,
+        "created_at": run.first_seen_at,
+        "updated_at": run.last_seen_at,
+        "tags": list(run.tags) if run.tags is not None else None,
+        "trace_id": run.trace_id,
+    }
+
+
+def attempt_values(attempt: Attempt) -> dict[str, Any]:
+    return {
+        "queued_at": attempt.queued_at,
+        "was_enqueued": attempt.was_enqueued,
+        "was_deferred": attempt.was_deferred,
+        "started_at": attempt.started_at,
+        "worker_id": attempt.worker_id,
+        "outcome": attempt.outcome.value if attempt.outcome else None,
+        "finished_at": attempt.finished_at,
+        "error": attempt.error,
+        "traceback": attempt.traceback,
+        "result": attempt.result,
+        "retry_after": attempt.retry_after,
+    }
+
+
+def attempt_of(row: RowMapping) -> Attempt:
+    return Attempt(
+        number=row["number"],
+        queued_at=row["queued_at"],
+        was_enqueued=bool(row["was_enqueued"]),
+        was_deferred=bool(row["was_deferred"]),
+        started_at=row["started_at"],
+        worker_id=row["worker_id"],
+        outcome=EventType(row["outcome"]) if row["outcome"] else None,
+        finished_at=row["finished_at"],
+        error=row["error"],
+        traceback=row["traceback"],
+        result=row["result"],
+        retry_after=row["retry_after"],
+    )
+
+
+def run_of(row: RowMapping, attempt_rows: Iterable[RowMapping]) -> Run:
+    return Run(
+        job_id=row["job_id"],
+        task_name=row["task_name"],
+        queue_name=row["queue_name"],
+        first_seen_at=row["created_at"],
+        last_seen_at=row["updated_at"],
+        args=row["args"],
+        kwargs=row["kwargs"],
+        tags=tuple(row["tags"]) if row["tags"] is not None else None,
+        trace_id=row["trace_id"],
+        max_retries=row["job_retry"],
+        retries_reported=row["job_retries"],
+        expire_time=row["expire_time"],
+        attempts={a["number"]: attempt_of(a) for a in attempt_rows},
+    )
+
+
+RollupKey = tuple[int, str, str, int, float]  # project, task, queue, period, bucket start
+
+
+@dataclass
+class RollupDelta:
+    """Changes to apply to the rollup tables, summed per key so each key is written once."""
+
+    counts: dict[RollupKey, dict[str, float]]
+    durations: dict[tuple[RollupKey, int], int]
+
+    @classmethod
+    def empty(cls) -> RollupDelta:
+        return cls({}, {})
+
+    def add(self, project_id: int, values: Mapping[str, Any], sign: int) -> None:
+        """Add (sign=1) or take back (sign=-1) what one run row contributes."""
+        created: datetime = values["created_at"]
+        epoch = created.timestamp()
+        duration = values["duration_ms"]
+        for period in (MINUTE, HOUR):
+            key = (project_id, values["task_name"], values["queue_name"], period,
+                   float(epoch // period * period))  # fmt: skip
+            counts = self.counts.setdefault(key, {})
+            status_column = f"n_{values['status']}"
+            counts[status_column] = counts.get(status_column, 0) + sign
+            if duration is not None:
+                counts["duration_count"] = counts.get("duration_count", 0) + sign
+                counts["duration_sum_ms"] = counts.get("duration_sum_ms", 0.0) + sign * duration
+                bucket_key = (key, bucket_of(duration))
+                self.durations[bucket_key] = self.durations.get(bucket_key, 0) + sign
+
+    def nonzero(self) -> tuple[dict[RollupKey, dict[str, float]], dict[tuple[RollupKey, int], int]]:
+        counts = {}
+        for key, values in self.counts.items():
+            kept = {column: value for column, value in values.items() if value}
+            if kept:
+                counts[key] = kept
+        return counts, {key: n for key, n in self.durations.items() if n}

@@ -1,0 +1,148 @@
+"""Task log tables: one row per run, its attempts, the events seen (for idempotency) and
+per-minute/per-hour rollups that stats and timelines read instead of raw rows."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from jobpulse.store.tables import BigId, Timestamp, metadata
+
+# The statuses a rollup counts, one column each (n_<status>).
+ROLLUP_STATUSES = (
+    "deferred",
+    "queued",
+    "in_progress",
+    "success",
+    "failed",
+    "retrying",
+    "expired",
+    "canceled",
+)
+MINUTE = 60
+HOUR = 3600
+
+task_runs = Table(
+    "task_runs",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("project_id", Integer, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("job_id", String(200), nullable=False),
+    Column("task_name", String(200), nullable=False),
+    Column("queue_name", String(200), nullable=False),
+    Column("args", JSON, nullable=True),
+    Column("kwargs", JSON, nullable=True),
+    Column("status", String(12), nullable=False),
+    Column("duration_ms", Float, nullable=True),
+    Column("job_retry", Integer, nullable=True),
+    Column("job_retries", Integer, nullable=False, default=0),
+    Column("job_retry_after", Float, nullable=True),
+    Column("success", Boolean, nullable=True),
+    Column("result", JSON, nullable=True),
+    Column("error_message", Text, nullable=True),
+    Column("traceback", Text, nullable=True),
+    Column("fingerprint", String(16), nullable=True),
+    Column("worker_id", String(200), nullable=True),
+    Column("enqueue_time", Timestamp, nullable=True),
+    Column("expire_time", Timestamp, nullable=True),
+    Column("start_time", Timestamp, nullable=True),
+    Column("finish_time", Timestamp, nullable=True),
+    Column("created_at", Timestamp, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+    Column("tags", JSON, nullable=True),
+    Column("trace_id", String(100), nullable=True),
+    UniqueConstraint("project_id", "job_id", name="uq_task_runs_project_job"),
+    # Migration 0101 creates the duration indexes DESC NULLS LAST on PostgreSQL.
+    Index("ix_task_runs_created", "project_id", "created_at", "id"),
+    Index("ix_task_runs_status_created", "project_id", "status", "created_at", "id"),
+    Index("ix_task_runs_task_created", "project_id", "task_name", "created_at", "id"),
+    Index("ix_task_runs_queue_created", "project_id", "queue_name", "created_at", "id"),
+    Index("ix_task_runs_duration", "project_id", "duration_ms", "id"),
+    Index("ix_task_runs_task_duration", "project_id", "task_name", "duration_ms", "id"),
+)
+
+task_attempts = Table(
+    "task_attempts",
+    metadata,
+    Column("run_id", BigId, ForeignKey("task_runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("number", Integer, primary_key=True, autoincrement=False),
+    Column("queued_at", Timestamp, nullable=True),
+    Column("was_enqueued", Boolean, nullable=False, default=False),
+    Column("was_deferred", Boolean, nullable=False, default=False),
+    Column("started_at", Timestamp, nullable=True),
+    Column("worker_id", String(200), nullable=True),
+    Column("outcome", String(12), nullable=True),
+    Column("finished_at", Timestamp, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("traceback", Text, nullable=True),
+    Column("result", JSON, nullable=True),
+    Column("retry_after", Float, nullable=True),
+)
+
+task_events = Table(
+    "task_events",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("project_id", Integer, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("job_id", String(200), nullable=False),
+    Column("type", String(12), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("ts", Timestamp, nullable=False),
+    UniqueConstraint("project_id", "job_id", "type", "attempt", name="uq_task_events_key"),
+    Index("ix_task_events_ts", "ts"),
+)
+
+
+def _rollup_key() -> list[Column[object]]:
+    """Project, task and queue, and the start of a minute (period 60) or an hour (3600)."""
+    return [
+        Column(
+            "project_id", Integer, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False
+        ),
+        Column("task_name", String(200), nullable=False),
+        Column("queue_name", String(200), nullable=False),
+        Column("period", SmallInteger, nullable=False),
+        Column("bucket_start", Float(precision=53), nullable=False),
+    ]
+
+
+task_rollups = Table(
+    "task_rollups",
+    metadata,
+    *_rollup_key(),
+    *(Column(f"n_{status}", Integer, nullable=False, default=0) for status in ROLLUP_STATUSES),
+    Column("duration_count", Integer, nullable=False, default=0),
+    Column("duration_sum_ms", Float(precision=53), nullable=False, default=0.0),
+    UniqueConstraint(
+        "project_id", "period", "bucket_start", "task_name", "queue_name", name="uq_task_rollups"
+    ),
+)
+
+task_rollup_durations = Table(
+    "task_rollup_durations",
+    metadata,
+    *_rollup_key(),
+    Column("bucket", SmallInteger, nullable=False),
+    Column("count", Integer, nullable=False, default=0),
+    UniqueConstraint(
+        "project_id",
+        "period",
+        "bucket_start",
+        "task_name",
+        "queue_name",
+        "bucket",
+        name="uq_task_rollup_durations",
+    ),
+)

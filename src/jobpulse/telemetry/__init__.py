@@ -1,0 +1,1 @@
+"""jobpulse's view of itself: structured logs, request context and Prometheus metrics."""

@@ -1,0 +1,306 @@
+"""The task log API (events in, TaskLog queries out), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from jobpulse.runtime import Runtime
+from jobpulse.store.tasks_retention import prune, request_for
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+def at(seconds_ago: float) -> str:
+    return (NOW - timedelta(seconds=seconds_ago)).isoformat()
+
+
+def event(kind: str, job_id: str, seconds_ago: float, **fields: Any) -> dict[str, Any]:
+    return {
+        "type": kind,
+        "job_id": job_id,
+        "task_name": fields.pop("task_name", "reports.build"),
+        "queue": fields.pop("queue", "default"),
+        "ts": at(seconds_ago),
+        **fields,
+    }
+
+
+def lifecycle(
+    job_id: str, seconds_ago: float, duration_s: float, outcome: str = "succeeded", **fields: Any
+) -> list[dict[str, Any]]:
+    started = seconds_ago - 1
+    return [
+        event("enqueued", job_id, seconds_ago, args=[1], kwargs={"password": "hunter2"}, **fields),
+        event("started", job_id, started, worker_id="w1", **fields),
+        event(outcome, job_id, started - duration_s, **fields),
+    ]
+
+
+def post(client: TestClient, events: list[dict[str, Any]]) -> None:
+    response = client.post("/api/v1/events", json=events)
+    assert response.status_code == 202, response.text
+
+
+def test_a_lifecycle_posted_out_of_order_gives_one_correct_run(client: TestClient) -> None:
+    events = lifecycle("job-1", 100, 2.5, result={"rows": 3}, max_retries=3)
+    post(client, [events[2]])
+    post(client, [events[0], events[1]])
+    listed = client.get("/api/v1/tasks", params={"job_id": "job-1"}).json()
+    assert listed["count"] == 1
+    run = client.get(f"/api/v1/tasks/{listed['results'][0]['id']}").json()
+    assert run["status"] == "success" and run["status_display"] == "Success"
+    assert run["success"] is True and run["result"] == {"rows": 3}
+    assert run["duration_ms"] == pytest.approx(2500) and run["duration_seconds"] == 2.5
+    assert run["kwargs"] == {"password": "[redacted]"}
+    assert run["worker_id"] == "w1" and run["job_retry"] == 3
+    assert run["enqueue_time"] == at(100).replace("+00:00", "Z")
+    assert [a["outcome"] for a in run["attempts"]] == ["succeeded"]
+
+
+def test_replayed_events_change_nothing(client: TestClient) -> None:
+    events = lifecycle("job-2", 50, 1.0)
+    for _ in range(3):
+        post(client, events + events)
+    stats = client.get("/api/v1/tasks/stats").json()
+    assert stats["total"] == 1 and stats["successful"] == 1
+
+
+def test_retries_are_kept_as_attempts(client: TestClient) -> None:
+    post(
+        client,
+        [
+            event("enqueued", "job-3", 60),
+            event("started", "job-3", 59, attempt=1),
+            event(
+                "retried", "job-3", 58, attempt=1, error="TimeoutError: after 30s", retry_after=5
+            ),
+            event("started", "job-3", 50, attempt=2),
+        ],
+    )
+    run = client.get("/api/v1/tasks/job-3").json()
+    assert run["status"] == "in_progress" and run["job_retries"] == 1
+    post(client, [event("failed", "job-3", 40, attempt=2, error="TimeoutError: after 31s")])
+    run = client.get("/api/v1/tasks/job-3").json()
+    assert run["status"] == "failed" and run["error_message"] == "TimeoutError: after 31s"
+    assert [a["outcome"] for a in run["attempts"]] == ["retried", "failed"]
+    assert run["job_retry_after"] == 5
+
+
+def test_the_seed_example_queries_return_the_right_rows(client: TestClient) -> None:
+    events = lifecycle("ok-recent", 3600, 0.2)
+    events += lifecycle("slow", 7200, 90.0, task_name="etl.load")
+    events += lifecycle("failed-recent", 1800, 1.0, "failed", error="TimeoutError: read timeout")
+    events += lifecycle("failed-old", 3 * 86400, 0.5, "failed", error="ValueError: bad")
+    post(client, events)
+    day_ago = (NOW - timedelta(hours=24)).isoformat()
+    failed = client.get("/api/v1/tasks", params={"is_failed": True, "created_after": day_ago})
+    assert [r["job_id"] for r in failed.json()["results"]] == ["failed-recent"]
+    slow = client.get("/api/v1/tasks", params={"ordering": "-duration_ms", "page_size": 2}).json()
+    assert [r["job_id"] for r in slow["results"]] == ["slow", "failed-recent"]
+    assert slow["next"] is not None and slow["count"] == 4
+    found = client.get("/api/v1/tasks", params={"search": "timeout"}).json()
+    assert [r["job_id"] for r in found["results"]] == ["failed-recent"]
+    by_name = client.get("/api/v1/tasks", params={"task_name": "ETL", "status_in": "success"})
+    assert [r["job_id"] for r in by_name.json()["results"]] == ["slow"]
+
+
+def test_cursor_paging_walks_every_row_once(client: TestClient) -> None:
+    events: list[dict[str, Any]] = []
+    for i in range(23):
+        events += lifecycle(f"page-{i}", 1000 + i * 10, (i % 5) * 0.5)
+    events += [event("enqueued", "queued-only", 10)]
+    post(client, events)
+    for ordering in ("-created_at", "-duration_ms", "duration_ms", "task_name"):
+        seen: list[str] = []
+        params: dict[str, Any] = {"ordering": ordering, "page_size": 5}
+        while True:
+            page = client.get("/api/v1/tasks", params=params).json()
+            seen += [r["job_id"] for r in page["results"]]
+            if not page["next_cursor"]:
+                break
+            params["cursor"] = page["next_cursor"]
+        assert sorted(seen) == sorted({e["job_id"] for e in events}), ordering
+    assert seen[-1] in {f"page-{i}" for i in range(23)} | {"queued-only"}
+
+
+def test_stats_percentiles_match_numpy(client: TestClient) -> None:
+    rng = random.Random(7)
+    durations = [rng.lognormvariate(4, 1.2) / 1000 for _ in range(600)]
+    events: list[dict[str, Any]] = []
+    for i, seconds in enumerate(durations):
+        events += lifecycle(f"p-{i}", 3000 + i, seconds)
+    post(client, events)
+    stats = client.get("/api/v1/tasks/stats", params={"period_hours": 24}).json()
+    assert stats["total"] == 600 and stats["success_rate"] == 100.0
+    millis = np.array(durations) * 1000
+    for q in (50, 95, 99):
+        expected = float(np.percentile(millis, q, method="lower"))
+        assert stats[f"p{q}_duration_ms"] == pytest.approx(expected, rel=0.02), q
+    assert stats["avg_duration_ms"] == pytest.approx(float(millis.mean()), rel=1e-6)
+
+
+def test_timeline_overview_errors_and_related(client: TestClient) -> None:
+    events = lifecycle("t-1", 2 * 3600, 1.0, queue="mail")
+    events += lifecycle("t-2", 3600, 1.0, "failed", error="KeyError: user 1234 missing")
+    events += lifecycle("t-3", 1800, 1.0, "failed", error="KeyError: user 99 missing")
+    post(client, events)
+    timeline = client.get("/api/v1/tasks/timeline", params={"period_hours": 6}).json()
+    assert sum(b["total"] for b in timeline["results"]) == 3
+    assert sum(b["failed"] for b in timeline["results"]) == 2
+    daily = client.get("/api/v1/tasks/timeline", params={"interval": "day", "period_hours": 48})
+    assert sum(b["total"] for b in daily.json()["results"]) == 3
+    overview = client.get("/api/v1/tasks/overview").json()
+    assert overview["total_tasks"] == 3 and overview["recent_failures"] == 2
+    assert sorted(overview["active_queues"]) == ["default", "mail"]
+    errors = client.get("/api/v1/tasks/errors").json()["results"]
+    assert len(errors) == 1 and errors[0]["count"] == 2
+    assert errors[0]["error_type"] == "KeyError" and errors[0]["message"] == "user <n> missing"
+    related = client.get("/api/v1/tasks/t-1/related").json()
+    assert {r["job_id"] for r in related["results"]} == {"t-2", "t-3"}
+
+
+def test_health_answers_503_past_a_threshold(client: TestClient) -> None:
+    post(client, lifecycle("h-1", 600, 1.0))
+    assert client.get("/api/v1/tasks/health").status_code == 200
+    post(client, [event("started", "stuck", 7200)])
+    response = client.get("/api/v1/tasks/health", params={"stuck_minutes": 60})
+    assert response.status_code == 503
+    assert response.json()["stuck_tasks"] == 1 and not response.json()["healthy"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ([{"type": "exploded", "job_id": "a", "task_name": "t", "queue": "q", "ts": 1}], "0.type"),
+        ([{"type": "started", "task_name": "t", "queue": "q", "ts": 1}], "0.job_id"),
+        ([{"type": "started", "job_id": 5, "task_name": "t", "queue": "q", "ts": 1}], "0.job_id"),
+        (
+            [{"type": "started", "job_id": "a", "task_name": "t", "queue": "q", "ts": "soon"}],
+            "0.ts",
+        ),
+        ({"type": "started"}, "body"),
+    ],
+)
+def test_bad_events_get_a_4xx_naming_the_field(client: TestClient, body: Any, field: str) -> None:
+    response = client.post("/api/v1/events", json=body)
+    assert response.status_code == 422
+    assert field in [d["field"] for d in response.json()["detail"]]
+
+
+def test_malformed_json_is_a_4xx(client: TestClient) -> None:
+    response = client.post(
+        "/api/v1/events", content=b"[{", headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"status": "sleeping"}, "status"),
+        ({"status_in": "success,sleeping"}, "status_in"),
+        ({"page_size": 100000}, "page_size"),
+        ({"created_after": "yesterday"}, "created_after"),
+        ({"ordering": "-password"}, "ordering"),
+        ({"cursor": "garbage"}, "cursor"),
+        ({"is_failed": "maybe"}, "is_failed"),
+        ({"duration_min": "fast"}, "duration_min"),
+        ({"search": "nul\x00"}, "search"),
+        ({"job_retries_min": 10**30}, "job_retries_min"),
+        ({"page": 0}, "page"),
+    ],
+)
+def test_bad_filters_get_a_4xx_naming_the_field(
+    client: TestClient, params: dict[str, Any], field: str
+) -> None:
+    response = client.get("/api/v1/tasks", params=params)
+    assert response.status_code == 422
+    assert [d["field"] for d in response.json()["detail"]] == [field]
+
+
+def test_reports_reject_bad_parameters(client: TestClient) -> None:
+    assert client.get("/api/v1/tasks/timeline", params={"interval": "week"}).status_code == 422
+    assert client.get("/api/v1/tasks/stats", params={"period_hours": 0}).status_code == 422
+    assert client.get("/api/v1/tasks/12345").status_code == 404
+    assert client.get("/api/v1/tasks/a%00b").status_code == 422
+    assert client.get("/api/v1/tasks/99999999999999999999999").status_code == 404
+
+
+def test_runs_are_scoped_to_the_key_project(client: TestClient, runtime: Runtime) -> None:
+    from jobpulse.store.projects import create_key, ensure_project
+
+    post(client, lifecycle("mine", 100, 1.0))
+    with runtime.engine.begin() as conn:
+        other = create_key(conn, ensure_project(conn, "other"), read_only=False)
+    listed = client.get("/api/v1/tasks", headers={"Authorization": f"Bearer {other}"}).json()
+    assert listed["count"] == 0
+
+
+def test_prune_drops_old_runs_but_keeps_hourly_rollups(
+    client: TestClient, runtime: Runtime
+) -> None:
+    post(client, lifecycle("old", 10 * 86400, 1.0) + lifecycle("new", 100, 1.0))
+    result = prune(runtime.writer, request_for(NOW, days=5, rollup_days=400))
+    assert result.runs == 1
+    assert [r["job_id"] for r in client.get("/api/v1/tasks").json()["results"]] == ["new"]
+    stats = client.get("/api/v1/tasks/stats", params={"period_hours": 24 * 30}).json()
+    assert stats["total"] == 2
+
+
+def test_the_prune_command_deletes_runs_older_than_the_days_given(
+    client: TestClient, database_url: str
+) -> None:
+    from click.testing import CliRunner
+
+    from jobpulse.cli import main
+
+    post(client, lifecycle("ancient", 40 * 86400, 1.0) + lifecycle("fresh", 100, 1.0))
+    result = CliRunner().invoke(main, ["prune", "--days", "30", "--database", database_url])
+    assert result.exit_code == 0, result.output
+    assert "pruned 1 task runs" in result.output
+    assert [r["job_id"] for r in client.get("/api/v1/tasks").json()["results"]] == ["fresh"]
+    bad = CliRunner().invoke(main, ["prune", "--days", "-1", "--database", database_url])
+    assert bad.exit_code == 2
+
+
+def test_the_pruner_service_prunes_on_start(runtime: Runtime, client: TestClient) -> None:
+    post(client, lifecycle("ancient", 400 * 86400, 1.0))
+    assert runtime.tasks.pruner.run_once().runs == 1
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"args": [2**70], "result": {"big": -(2**80)}},
+        {"error": "Boom\x00: nul", "worker_id": "w\x00", "kwargs": {"k\x00": "v\x00"}},
+        {"args": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]},
+        {"traceback": "x" * 200_000, "args": ["y" * 200_000]},
+    ],
+)
+def test_awkward_values_are_stored_or_refused_never_a_500(
+    client: TestClient, fields: dict[str, Any]
+) -> None:
+    response = client.post("/api/v1/events", json=[event("failed", "odd", 10, **fields)])
+    assert response.status_code in (202, 422), response.text
+    if response.status_code == 202:
+        assert client.get("/api/v1/tasks/odd").status_code == 200
+
+
+def test_a_lone_surrogate_is_refused_or_stored(client: TestClient) -> None:
+    body = b'[{"type": "failed", "job_id": "s", "task_name": "t", "queue": "q", "ts": 1700000000,'
+    body += b' "error": "E: \\ud800", "result": "\\udfff"}]'
+    response = client.post("/api/v1/events", content=body)
+    assert response.status_code in (202, 422), response.text
+
+
+def test_read_only_keys_cannot_post_events(client: TestClient, read_only_key: str) -> None:
+    headers = {"Authorization": f"Bearer {read_only_key}"}
+    response = client.post("/api/v1/events", json=[], headers=headers)
+    assert response.status_code == 403
+    assert client.get("/api/v1/tasks", headers=headers).status_code == 200
