@@ -92,7 +92,9 @@ async def drive_with_asyncio(url: str, uuids: list[str], duration: int, connecti
         await asyncio.gather(*(worker(i) for i in range(connections)))
 
 
-def measure(kind: str, batch_max: int, duration: int, connections: int, n_checks: int) -> float:
+def measure(
+    kind: str, batch_max: int, duration: int, connections: int, n_checks: int, workers: int
+) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         database_url, schema = fresh_database(kind, workdir)
@@ -102,6 +104,7 @@ def measure(kind: str, batch_max: int, duration: int, connections: int, n_checks
                 database_url,
                 workdir / "server.log",
                 JOBPULSE_WRITER_BATCH_MAX=str(batch_max),
+                JOBPULSE_WORKERS=str(workers),
                 JOBPULSE_LOG_LEVEL="warning",
             )
             server.start()
@@ -135,10 +138,15 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--checks", type=int, default=100)
+    parser.add_argument("--workers", type=int, default=1, help="jobpulse serve --workers")
     args = parser.parse_args()
-    grouped = measure(args.database, 2000, args.duration, args.connections, args.checks)
-    single = measure(args.database, 1, args.duration, args.connections, args.checks)
-    print(f"database={args.database} connections={args.connections} checks={args.checks}")
+    shape = (args.duration, args.connections, args.checks, args.workers)
+    grouped = measure(args.database, 2000, *shape)
+    single = measure(args.database, 1, *shape)
+    print(
+        f"database={args.database} connections={args.connections} checks={args.checks} "
+        f"workers={args.workers}"
+    )
     print(f"group commit:    {grouped:8.0f} durable pings/s")
     print(f"commit per ping: {single:8.0f} durable pings/s")
 

@@ -71,4 +71,7 @@ def create_key(database_url: str, read_only: bool = False) -> str:
     args = [sys.executable, "-m", "jobpulse.cli", "keys", "create", "--database", database_url]
     if read_only:
         args.append("--read-only")
-    return subprocess.run(args, check=True, capture_output=True, text=True).stdout.strip()
+    done = subprocess.run(args, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"`jobpulse keys create` failed: {done.stderr[-3000:]}")
+    return done.stdout.strip()

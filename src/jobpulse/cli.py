@@ -46,37 +46,71 @@ def main() -> None:
     type=click.Choice(["json", "text"]),
     help="Log lines as JSON (default) or plain text (JOBPULSE_LOG_FORMAT).",
 )
+@click.option(
+    "--workers",
+    default=None,
+    type=click.IntRange(1, 64),
+    help="Processes serving the port, each with its own writer (default 1, JOBPULSE_WORKERS).",
+)
 @database_option
 def serve(
-    host: str | None, port: int | None, log_format: str | None, database_url: str | None
+    host: str | None,
+    port: int | None,
+    log_format: str | None,
+    workers: int | None,
+    database_url: str | None,
 ) -> None:
-    """Run the API, dashboard and engine in one process (migrations run on start)."""
-    import logging
-
-    import uvicorn
-    from pydantic import ValidationError
-
-    from jobpulse.api.app import create_app
-    from jobpulse.config import describe_invalid
-    from jobpulse.runtime import Runtime
+    """Run the API, dashboard and engine (migrations run on start)."""
+    # Imported before logging is configured: importing alembic logs chatter we don't want.
+    from jobpulse.api.app import create_app  # noqa: F401
     from jobpulse.telemetry.logs import configure_logging
 
-    settings = _settings(host=host, port=port, database_url=database_url, log_format=log_format)
+    settings = _settings(
+        host=host, port=port, database_url=database_url, log_format=log_format, workers=workers
+    )
     configure_logging(settings.log_format, settings.log_level)
+    if settings.workers == 1:
+        _serve_in_process(settings)
+    else:
+        _serve_workers(settings)
+
+
+def _listening(settings: Settings) -> None:
+    import logging
+
+    logging.getLogger("jobpulse").info(
+        "jobpulse listening on %s (database: %s, %d worker%s)",
+        settings.base_url,
+        _safe_url(settings.database_url),
+        settings.workers,
+        "" if settings.workers == 1 else "s",
+    )
+
+
+def _cannot_start(exc: Exception) -> click.ClickException:
+    from pydantic import ValidationError
+
+    from jobpulse.config import describe_invalid
+
+    if isinstance(exc, ValidationError):  # an area's own settings (JOBPULSE_TASKS_*, ...)
+        return click.ClickException(describe_invalid(exc))
+    reason = (str(exc).strip().splitlines() or [""])[0]
+    return click.ClickException(f"cannot start: {type(exc).__name__}: {reason}")
+
+
+def _serve_in_process(settings: Settings) -> None:
+    import uvicorn
+
+    from jobpulse.api.app import create_app
+    from jobpulse.runtime import Runtime
+
     try:
         runtime = Runtime(settings)
         runtime.start()
         app = create_app(runtime)
-    except ValidationError as exc:  # an area's own settings (JOBPULSE_TASKS_*, ...)
-        raise click.ClickException(describe_invalid(exc)) from None
     except Exception as exc:
-        reason = (str(exc).strip().splitlines() or [""])[0]
-        raise click.ClickException(f"cannot start: {type(exc).__name__}: {reason}") from None
-    logging.getLogger("jobpulse").info(
-        "jobpulse listening on %s (database: %s)",
-        settings.base_url,
-        _safe_url(settings.database_url),
-    )
+        raise _cannot_start(exc) from None
+    _listening(settings)
     uvicorn.run(
         app,
         host=settings.host,
@@ -84,6 +118,42 @@ def serve(
         log_level=settings.log_level,
         log_config=None,  # configure_logging already routes uvicorn's loggers
         access_log=False,  # the request middleware logs each request with its request id
+    )
+
+
+def _serve_workers(settings: Settings) -> None:
+    """N processes on one port (uvicorn's supervisor restarts any that dies). Migrations run
+    here first, once; each worker then runs a whole node on the shared database, with
+    leadership deciding which one runs the alert loop, collectors and probes."""
+    import os
+
+    import uvicorn
+
+    from jobpulse.api.app import worker_app
+    from jobpulse.store.db import make_engine, migrate
+
+    try:
+        engine = make_engine(settings.database_url)
+        try:
+            migrate(engine)
+        finally:
+            engine.dispose()
+        worker_app()  # fail here, with one clear line, rather than in N workers
+    except Exception as exc:
+        raise _cannot_start(exc) from None
+    # The workers read their settings from the environment, like any jobpulse process.
+    for name in ("database_url", "host", "port", "log_format", "workers"):
+        os.environ[f"JOBPULSE_{name.upper()}"] = str(getattr(settings, name))
+    _listening(settings)
+    uvicorn.run(
+        "jobpulse.api.app:worker_app",
+        factory=True,
+        workers=settings.workers,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        log_config=None,
+        access_log=False,
     )
 
 

@@ -21,6 +21,8 @@ class Settings(BaseSettings):
     evaluator_interval_seconds: float = Field(default=0.2, gt=0, le=60)
     ping_body_limit: int = Field(default=100_000, ge=0, le=10_000_000)
     writer_batch_max: int = Field(default=2000, ge=1, le=100_000)
+    # Processes serving HTTP on one port (`jobpulse serve --workers N`); each has its own writer.
+    workers: int = Field(default=1, ge=1, le=64)
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
     log_format: Literal["json", "text"] = "json"
     access_log: bool = True

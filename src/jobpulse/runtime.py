@@ -40,7 +40,9 @@ class Runtime:
         self.evaluator = Evaluator(self.writer, settings.evaluator_interval_seconds)
         # Areas add their loops here; they start after the writer and stop before it.
         self.services: list[BackgroundService] = [self.evaluator]
-        self.alerting = Alerting(self.engine, self.writer, settings.base_url)
+        self.alerting = Alerting(
+            self.engine, self.writer, settings.base_url, processes=settings.workers
+        )
         self.services.extend(self.alerting.services)
         self.collectors = CollectorsRunner(
             self.engine, self.writer, sources_file=settings.sources_file or None

@@ -86,3 +86,29 @@ def test_every_acknowledged_ping_survives_kill_9(database_url: str, tmp_path: Pa
         server.kill(signal.SIGTERM)
     assert sum(counts) == 1000
     assert stored == 1000
+
+
+def test_several_workers_share_the_port_and_the_database(
+    database_url: str, tmp_path: Path
+) -> None:
+    key = create_key(database_url)
+    with running_server(database_url, tmp_path / "server.log", JOBPULSE_WORKERS="2") as server:
+        headers = {"Authorization": f"Bearer {key}"}
+        with httpx.Client(base_url=server.url, headers=headers, timeout=10) as client:
+            uuids = [
+                client.post("/api/v1/checks", json={"name": f"w{i}"}).json()["uuid"]
+                for i in range(10)
+            ]
+            fast = client.post("/api/v1/checks", json={"name": "fast", "period": 2, "grace": 1})
+            assert client.get(f"/ping/{fast.json()['uuid']}").status_code == 200
+            assert asyncio.run(_ping_concurrently(server.url, uuids, 600)) == 600
+            counts = [client.get(f"/api/v1/checks/{u}").json()["n_pings"] for u in uuids]
+            # Request ids start with a per-process prefix: both processes answered.
+            answering = set()
+            for _ in range(200):
+                ready = httpx.get(f"{server.url}/readyz")  # a new connection each time
+                assert ready.status_code == 200, ready.text
+                answering.add(ready.headers["x-request-id"][:16])
+            _wait_for_status(client, fast.json()["uuid"], "down", 6)
+    assert sum(counts) == 600
+    assert len(answering) == 2

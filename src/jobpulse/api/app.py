@@ -97,3 +97,13 @@ def app_from_env() -> FastAPI:
     from jobpulse.config import load_settings
 
     return create_app(Runtime(load_settings()))
+
+
+def worker_app() -> FastAPI:
+    """One process of `jobpulse serve --workers N`: logging and settings from the environment."""
+    from jobpulse.config import load_settings
+    from jobpulse.telemetry.logs import configure_logging
+
+    settings = load_settings()
+    configure_logging(settings.log_format, settings.log_level)
+    return create_app(Runtime(settings))

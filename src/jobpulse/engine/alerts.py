@@ -83,6 +83,7 @@ class Alerting:
         writer: GroupCommitWriter,
         base_url: str,
         settings: AlertSettings | None = None,
+        processes: int = 1,
     ) -> None:
         self.settings = settings or AlertSettings()
         s = self.settings
@@ -105,7 +106,8 @@ class Alerting:
             interval=s.notifier_interval_seconds,
             batch=s.notifier_batch,
             lease=timedelta(seconds=s.lease_seconds),
-            single_node=not is_postgresql(engine),
+            # With several processes on one SQLite file a claim may be another's, not stale.
+            single_node=not is_postgresql(engine) and processes == 1,
         )
         self.probes = ProbePoller(writer, LeaderLock(engine, "probes"), s.leader_retry_seconds)
 

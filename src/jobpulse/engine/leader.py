@@ -2,13 +2,17 @@
 
 The lock lives as long as the connection: when the leader's process dies, its server session
 ends and the lock is free at once; another node's next try (every `leader_retry_seconds`)
-takes it. On SQLite there is one node, which always leads.
+takes it. On SQLite there is one node, but it may run several processes
+(`jobpulse serve --workers N`): there the lock is an exclusive `flock` on a file beside the
+database, which the kernel also frees when its process dies.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import logging
+import os
 from typing import Any
 
 from sqlalchemy import Engine
@@ -25,11 +29,46 @@ def lock_key(engine: Engine, role: str = "alerts") -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
+class FileLeaderLock:
+    """Leadership among the processes sharing one SQLite file."""
+
+    def __init__(self, database: str, role: str) -> None:
+        self.path = f"{database}.{role}.lock"
+        self._fd: int | None = None
+
+    def holds(self) -> bool:
+        if self._fd is not None:
+            return True
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return False
+        self._fd = fd
+        log.info("this process now leads %s", os.path.basename(self.path))
+        return True
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing the descriptor drops the lock
+            self._fd = None
+
+
+def _sqlite_file(engine: Engine) -> str | None:
+    database = engine.url.database or ""
+    if engine.dialect.name != "sqlite" or database in ("", ":memory:"):
+        return None
+    return os.path.abspath(database)
+
+
 class LeaderLock:
     def __init__(self, engine: Engine, role: str = "alerts") -> None:
         self._engine = engine
         self._key = lock_key(engine, role)
         self._connection: Any = None
+        sqlite_file = _sqlite_file(engine)
+        self._file_lock = FileLeaderLock(sqlite_file, role) if sqlite_file else None
 
     @property
     def single_node(self) -> bool:
@@ -37,6 +76,8 @@ class LeaderLock:
 
     def holds(self) -> bool:
         """Whether this node leads now; tries to become leader when it does not."""
+        if self._file_lock is not None:
+            return self._file_lock.holds()
         if self.single_node:
             return True
         if self._connection is not None:
@@ -84,6 +125,8 @@ class LeaderLock:
             return False
 
     def release(self) -> None:
+        if self._file_lock is not None:
+            self._file_lock.release()
         if self._connection is not None:
             try:
                 self._connection.close()

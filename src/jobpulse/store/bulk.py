@@ -1,5 +1,5 @@
-"""Bulk inserts straight to the driver's executemany: the ingest hot path skips SQLAlchemy's
-per-row parameter processing, converting values once here instead."""
+"""Bulk inserts and updates straight to the driver: the ingest hot paths skip SQLAlchemy's
+per-row parameter processing (its largest cost there), converting values once here instead."""
 
 from __future__ import annotations
 
@@ -49,6 +49,57 @@ def _converter(table: Table, column: str) -> Converter:
     return _same
 
 
+class _RowConverter:
+    """Picks columns out of a dict row, in order, and converts what the driver can't take."""
+
+    def __init__(self, table: Table, columns: Sequence[str]) -> None:
+        self.columns = tuple(columns)
+        self._pick = itemgetter(*self.columns)
+        # Only timestamps and JSON need converting; other values go to the driver as they are.
+        self._conversions = [
+            (index, convert)
+            for index, convert in enumerate(_converter(table, c) for c in self.columns)
+            if convert is not _same
+        ]
+
+    def __call__(self, row: dict[str, Any]) -> tuple[Any, ...]:
+        picked = self._pick(row)
+        values = list(picked) if len(self.columns) > 1 else [picked]
+        for index, convert in self._conversions:
+            values[index] = convert(values[index])
+        return tuple(values)
+
+
+def _marks(conn: Connection, count: int) -> list[str]:
+    return ["%s" if conn.dialect.name == "postgresql" else "?"] * count
+
+
+class BulkUpdate:
+    """UPDATE of many rows, each found by `key_columns`; `adding` columns are increments."""
+
+    def __init__(
+        self,
+        table: Table,
+        key_columns: Sequence[str],
+        set_columns: Sequence[str],
+        adding: Sequence[str] = (),
+    ) -> None:
+        self._convert = _RowConverter(table, (*set_columns, *adding, *key_columns))
+        self._table = table.name
+        self._sets = [f"{c} = {{}}" for c in set_columns]
+        self._sets += [f"{c} = {c} + {{}}" for c in adding]
+        self._keys = [f"{c} = {{}}" for c in key_columns]
+
+    def __call__(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        marks = iter(_marks(conn, len(self._sets) + len(self._keys)))
+        sets = ", ".join(part.format(next(marks)) for part in self._sets)
+        keys = " AND ".join(part.format(next(marks)) for part in self._keys)
+        sql = f"UPDATE {self._table} SET {sets} WHERE {keys}"
+        conn.exec_driver_sql(sql, [self._convert(row) for row in rows])
+
+
 class BulkInsert:
     """INSERT of many rows into some columns of a table.
 
@@ -64,13 +115,7 @@ class BulkInsert:
         adding: Sequence[str] = (),
     ) -> None:
         self.columns = tuple(columns)
-        self._pick = itemgetter(*self.columns)
-        # Only timestamps and JSON need converting; other values go to the driver as they are.
-        self._conversions = [
-            (index, convert)
-            for index, convert in enumerate(_converter(table, c) for c in self.columns)
-            if convert is not _same
-        ]
+        self._convert = _RowConverter(table, self.columns)
         self._table = table.name
         self._names = ", ".join(self.columns)
         self._conflict_names = ", ".join(conflict_columns)
@@ -88,7 +133,7 @@ class BulkInsert:
             self._copy(conn, values)
             return
         # SQLite runs one prepared statement per row in C: executemany is its fast path.
-        marks = ", ".join(["?"] * len(self.columns))
+        marks = ", ".join(_marks(conn, len(self.columns)))
         sql = f"INSERT INTO {self._table} ({self._names}) VALUES ({marks}){self._conflict}"
         conn.exec_driver_sql(sql, values)
 
@@ -118,10 +163,3 @@ class BulkInsert:
                     copy.write_row(row)
         finally:
             cursor.close()
-
-    def _convert(self, row: dict[str, Any]) -> tuple[Any, ...]:
-        picked = self._pick(row)
-        values = list(picked) if len(self.columns) > 1 else [picked]
-        for index, convert in self._conversions:
-            values[index] = convert(values[index])
-        return tuple(values)

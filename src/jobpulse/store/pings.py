@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, and_, bindparam, insert, select, update
+from sqlalchemy import Connection, RowMapping, and_, insert, select
 
 from jobpulse.domain.checks import CheckState, Flip, PingKind, Transition, apply_ping, evaluate
 from jobpulse.domain.schedule import Schedule
+from jobpulse.store.bulk import BulkInsert, BulkUpdate
 from jobpulse.store.rows import schedule_of, schedule_values, state_of, state_values
 from jobpulse.store.tables import checks, flips, pings, projects
 
@@ -30,6 +31,23 @@ _STATE_COLUMNS = (
     "next_expected_at",
     "next_deadline_at",
 )
+# What ingest and evaluation read of a check: not its name, tags or description.
+_MOVING_COLUMNS = [
+    checks.c[name]
+    for name in (
+        "id",
+        "uuid",
+        "slug",
+        "kind",
+        "period_s",
+        "grace_s",
+        "cron",
+        "tz",
+        "max_runtime_s",
+        "last_duration_ms",
+        *_STATE_COLUMNS,
+    )
+]
 
 
 @dataclass(frozen=True)
@@ -68,7 +86,7 @@ def _locked(conn: Connection, query: Any) -> Any:
 def _load_by_uuid(conn: Connection, uuids: set[str]) -> dict[str, RowMapping]:
     if not uuids:
         return {}
-    query = select(checks).where(checks.c.uuid.in_(sorted(uuids))).order_by(checks.c.id)
+    query = select(*_MOVING_COLUMNS).where(checks.c.uuid.in_(sorted(uuids))).order_by(checks.c.id)
     return {row["uuid"]: row for row in conn.execute(_locked(conn, query)).mappings()}
 
 
@@ -80,7 +98,7 @@ def _load_by_slug(
     keys = sorted({key for key, _ in wanted})
     slugs = sorted({slug for _, slug in wanted})
     query = (
-        select(checks, projects.c.ping_key)
+        select(*_MOVING_COLUMNS, projects.c.ping_key)
         .join(projects, projects.c.id == checks.c.project_id)
         .where(projects.c.ping_key.in_(keys), checks.c.slug.in_(slugs))
         .order_by(checks.c.id)
@@ -112,7 +130,8 @@ def _create_by_slug(conn: Connection, ping_key: str, slug: str, at: datetime) ->
         "updated_at": at,
     }
     conn.execute(insert(checks).values(values))
-    return conn.execute(select(checks).where(checks.c.uuid == values["uuid"])).mappings().one()
+    query = select(*_MOVING_COLUMNS).where(checks.c.uuid == values["uuid"])
+    return conn.execute(query).mappings().one()
 
 
 def _start_time(conn: Connection, tracked: _Tracked, ping: PingIn) -> datetime | None:
@@ -156,10 +175,8 @@ class PingIngest:
                 item = tracked[row["id"]] = _Tracked(row, schedule_of(row), state_of(row))
             ping_rows.append(self._apply(conn, item, ping, flip_rows))
             results.append(True)
-        if ping_rows:
-            conn.execute(insert(pings), ping_rows)
-        if flip_rows:
-            conn.execute(insert(flips), flip_rows)
+        _INSERT_PINGS(conn, ping_rows)
+        _INSERT_FLIPS(conn, flip_rows)
         if tracked:
             _update_states(conn, tracked.values())
         return results
@@ -228,33 +245,39 @@ def flip_row(check_id: int, flip: Flip) -> dict[str, Any]:
     }
 
 
-_UPDATE_STATE = (
-    update(checks)
-    .where(checks.c.id == bindparam("b_id"))
-    .values(
-        {name: bindparam(f"b_{name}") for name in _STATE_COLUMNS}
-        | {
-            "n_pings": checks.c.n_pings + bindparam("b_new_pings"),
-            "last_duration_ms": bindparam("b_last_duration_ms"),
-        }
-    )
+_PING_COLUMNS = (
+    "check_id",
+    "created_at",
+    "kind",
+    "method",
+    "remote_addr",
+    "user_agent",
+    "exit_status",
+    "body",
+    "body_truncated",
+    "rid",
+    "duration_ms",
+)
+_INSERT_PINGS = BulkInsert(pings, _PING_COLUMNS)
+_INSERT_FLIPS = BulkInsert(flips, ("check_id", "created_at", "old_status", "new_status", "reason"))
+_UPDATE_STATES = BulkUpdate(
+    checks, ("id",), (*_STATE_COLUMNS, "last_duration_ms"), adding=("n_pings",)
 )
 
 
 def _update_states(conn: Connection, items: Any) -> None:
-    params = []
+    rows = []
     for item in items:
-        values = state_values(item.state, item.schedule)
-        param = {f"b_{name}": values[name] for name in _STATE_COLUMNS}
-        param["b_id"] = item.row["id"]
-        param["b_new_pings"] = item.new_pings
-        param["b_last_duration_ms"] = (
+        row = state_values(item.state, item.schedule)
+        row["id"] = item.row["id"]
+        row["n_pings"] = item.new_pings
+        row["last_duration_ms"] = (
             item.last_duration_ms
             if item.last_duration_ms is not None
             else item.row["last_duration_ms"]
         )
-        params.append(param)
-    conn.execute(_UPDATE_STATE, params)
+        rows.append(row)
+    _UPDATE_STATES(conn, rows)
 
 
 @dataclass(frozen=True)
@@ -266,7 +289,7 @@ class EvaluationResult:
 def evaluate_due(conn: Connection, now: datetime, limit: int = 1000) -> EvaluationResult:
     """Move every check whose deadline has passed, using the next_deadline_at index."""
     query = (
-        select(checks)
+        select(*_MOVING_COLUMNS)
         .where(and_(checks.c.next_deadline_at.is_not(None), checks.c.next_deadline_at <= now))
         .order_by(checks.c.next_deadline_at)
         .limit(limit)
@@ -285,8 +308,7 @@ def evaluate_due(conn: Connection, now: datetime, limit: int = 1000) -> Evaluati
             found.append((row["id"], transition.flip))
             _record(item, transition, flip_rows)
         tracked.append(item)
-    if flip_rows:
-        conn.execute(insert(flips), flip_rows)
+    _INSERT_FLIPS(conn, flip_rows)
     if tracked:
         _update_states(conn, tracked)
     return EvaluationResult(len(tracked), found)

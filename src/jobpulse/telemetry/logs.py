@@ -14,7 +14,7 @@ import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from datetime import UTC, datetime
 from typing import Any, Literal, TextIO
 
@@ -56,12 +56,24 @@ def current_context() -> dict[str, str]:
 @contextmanager
 def log_context(**fields: str | None) -> Iterator[None]:
     """Attach fields (request_id, project, check, task, ...) to records logged inside."""
-    merged = {**_context.get(), **{k: str(v) for k, v in fields.items() if v is not None}}
-    token = _context.set(merged)
+    token = push_context(fields)
     try:
         yield
     finally:
         _context.reset(token)
+
+
+def push_context(fields: dict[str, str | None]) -> Token[dict[str, str]]:
+    """`log_context` without the context manager, for hot paths: reset with `pop_context`."""
+    merged = _context.get().copy()
+    for key, value in fields.items():
+        if value is not None:
+            merged[key] = str(value)
+    return _context.set(merged)
+
+
+def pop_context(token: Token[dict[str, str]]) -> None:
+    _context.reset(token)
 
 
 def bind(**fields: str | None) -> None:

@@ -7,7 +7,7 @@ happen; the monitored world is read from the database at scrape time (see world.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import (
     CollectorRegistry,
@@ -45,6 +45,7 @@ class NodeMetrics:
             ["route", "method", "status"],
             registry=registry,
         )
+        self._request_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         self.http_latency = Histogram(
             "jobpulse_http_request_duration_seconds",
             "Time to answer an HTTP request, by route template and method.",
@@ -95,8 +96,17 @@ class NodeMetrics:
         build.labels(version=__version__).set(1)
 
     def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
-        self.http_requests.labels(route=route, method=method, status=str(status)).inc()
-        self.http_latency.labels(route=route, method=method).observe(seconds)
+        # Labelled children are looked up once per label set: `labels()` on every request
+        # cost as much as the rest of the metrics work. Routes are templates, so few keys.
+        key = (route, method, status)
+        children = self._request_children.get(key)
+        if children is None:
+            children = self._request_children[key] = (
+                self.http_requests.labels(route=route, method=method, status=str(status)),
+                self.http_latency.labels(route=route, method=method),
+            )
+        children[0].inc()
+        children[1].observe(seconds)
 
     def observe_commit(self, batch_size: int, seconds: float, failed: bool) -> None:
         if failed:
