@@ -18,6 +18,8 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
+from jobpulse.store.db import sqlite_file as sqlite_file_of
+
 log = logging.getLogger(__name__)
 
 
@@ -55,19 +57,12 @@ class FileLeaderLock:
             self._fd = None
 
 
-def _sqlite_file(engine: Engine) -> str | None:
-    database = engine.url.database or ""
-    if engine.dialect.name != "sqlite" or database in ("", ":memory:"):
-        return None
-    return os.path.abspath(database)
-
-
 class LeaderLock:
     def __init__(self, engine: Engine, role: str = "alerts") -> None:
         self._engine = engine
         self._key = lock_key(engine, role)
         self._connection: Any = None
-        sqlite_file = _sqlite_file(engine)
+        sqlite_file = sqlite_file_of(engine)
         self._file_lock = FileLeaderLock(sqlite_file, role) if sqlite_file else None
 
     @property

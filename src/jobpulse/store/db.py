@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,14 @@ def _sqlite_begin(conn: Any) -> None:
     # never fails on a lock upgrade when another process wrote in between.
     immediate = conn.get_execution_options().get("sqlite_immediate", False)
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def sqlite_file(engine: Engine) -> str | None:
+    """The absolute path of a SQLite engine's database file; None for memory or PostgreSQL."""
+    database = engine.url.database or ""
+    if engine.dialect.name != "sqlite" or database in ("", ":memory:"):
+        return None
+    return os.path.abspath(database)
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:

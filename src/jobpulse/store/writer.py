@@ -9,18 +9,21 @@ next batch, so the batch size grows with the load and the fsync cost is shared.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
 import logging
+import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
 
-from jobpulse.store.db import is_sqlite
+from jobpulse.store.db import is_sqlite, sqlite_file
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +77,39 @@ class WriterClosed(RuntimeError):
     pass
 
 
+class WriteGate:
+    """Takes turns with the writers of other processes on the same SQLite file.
+
+    SQLite's own busy handler polls with sleeps of 1, 2, 5, 10… ms, so two processes' writers
+    (`serve --workers N`) waste most of their time asleep. Holding an exclusive flock for
+    the length of each transaction instead hands the turn over as soon as it is free.
+    """
+
+    def __init__(self, database: str | None) -> None:
+        self._path = f"{database}.write.lock" if database else None
+        self._fd: int | None = None
+
+    def open(self) -> None:
+        if self._path is not None and self._fd is None:
+            self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+
+    @contextlib.contextmanager
+    def turn(self) -> Iterator[None]:
+        if self._fd is None:
+            yield
+            return
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
 @dataclass
 class WriterStats:
     batches: int = 0
@@ -89,11 +125,13 @@ class GroupCommitWriter:
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._closed = False
+        self._gate = WriteGate(sqlite_file(engine))
         self.stats = WriterStats()
         # Called after every batch with (size, seconds, failed): metrics subscribe here.
         self.observers: list[Callable[[int, float, bool], None]] = []
 
     def start(self) -> None:
+        self._gate.open()
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="jobpulse-writer", daemon=True)
             self._thread.start()
@@ -104,7 +142,10 @@ class GroupCommitWriter:
         if self._thread is not None:
             self._queue.put(None)
             self._thread.join(timeout)
+            if self._thread.is_alive():
+                return  # still committing: its gate stays open until the process ends
             self._thread = None
+        self._gate.close()
 
     def submit(self, handler: BatchHandler, argument: Any) -> Future[Any]:
         job = _Job(handler, argument, future=Future())
@@ -161,7 +202,7 @@ class GroupCommitWriter:
     def _commit(self, batch: list[_Job]) -> None:
         started = time.perf_counter()
         try:
-            with self._connect() as conn, conn.begin():
+            with self._gate.turn(), self._connect() as conn, conn.begin():
                 results = self._execute(conn, batch)
         except Exception:
             log.warning(
@@ -188,7 +229,7 @@ class GroupCommitWriter:
         outcomes: list[tuple[_Job, Any, BaseException | None]] = []
         for job in batch:
             try:
-                with self._connect() as conn, conn.begin():
+                with self._gate.turn(), self._connect() as conn, conn.begin():
                     (result,) = self._execute(conn, [job])
             except Exception as exc:  # the job's own failure goes back to its caller
                 outcomes.append((job, None, exc))
