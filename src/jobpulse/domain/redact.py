@@ -21,6 +21,7 @@ DEFAULT_SENSITIVE_KEYS = (
     "private_key",
 )
 DEFAULT_MAX_CHARS = 10_000
+_MAX_REMEMBERED_KEYS = 10_000
 
 
 def _normal_key(key: str) -> str:
@@ -34,14 +35,23 @@ class Redactor:
     sensitive_keys: tuple[str, ...] = DEFAULT_SENSITIVE_KEYS
     max_chars: int = DEFAULT_MAX_CHARS
     _pattern: re.Pattern[str] = field(init=False, repr=False)
+    _verdicts: dict[str, bool] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         words = [re.escape(_normal_key(k)) for k in self.sensitive_keys if k]
         # With no keys, a pattern that never matches.
         object.__setattr__(self, "_pattern", re.compile("|".join(words) or r"(?!)"))
+        object.__setattr__(self, "_verdicts", {})
 
     def is_sensitive(self, key: str) -> bool:
-        return self._pattern.search(_normal_key(key)) is not None
+        # Jobs send the same few keys over and over: remember each verdict (bounded).
+        verdict = self._verdicts.get(key)
+        if verdict is None:
+            verdict = self._pattern.search(_normal_key(key)) is not None
+            if len(self._verdicts) >= _MAX_REMEMBERED_KEYS:
+                self._verdicts.clear()
+            self._verdicts[key] = verdict
+        return verdict
 
     def redact(self, value: Any) -> Any:
         """A copy of a JSON value with every value under a sensitive key replaced."""
@@ -49,6 +59,11 @@ class Redactor:
 
     def _redact_sized(self, value: Any) -> tuple[Any, int]:
         """The redacted copy and an upper bound of its JSON size (saves encoding twice)."""
+        kind = type(value)
+        if kind is str:
+            return value, len(value) * 6 + 2  # every char may need a \uXXXX escape
+        if kind is int or kind is float or kind is bool or value is None:
+            return value, 24
         if isinstance(value, dict):
             found, size = {}, 2
             for k, v in value.items():
@@ -62,7 +77,7 @@ class Redactor:
             items = [self._redact_sized(v) for v in value]
             return [v for v, _ in items], 2 + sum(n + 1 for _, n in items)
         if isinstance(value, str):
-            return value, len(value) * 6 + 2  # every char may need a \uXXXX escape
+            return value, len(value) * 6 + 2
         return value, 24 if isinstance(value, float | int | bool) or value is None else 10**9
 
     def clean(self, value: Any) -> Any:
