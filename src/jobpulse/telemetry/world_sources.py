@@ -7,6 +7,7 @@ tables exist. Times in those tables are epoch seconds (see store.tables.Timestam
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from collections.abc import Iterable
 
@@ -16,8 +17,9 @@ from prometheus_client.core import (
     HistogramMetricFamily,
     Metric,
 )
-from sqlalchemy import Connection, case, column, func, select, table
+from sqlalchemy import Connection, column, func, select, table
 
+from jobpulse.domain.stats import GAMMA
 from jobpulse.telemetry.world import (
     ScrapeContext,
     kept_names,
@@ -33,12 +35,24 @@ WORKER_MISSED_BEATS = 3
 WORKER_DEFAULT_SILENCE_S = 60.0
 MAX_LIBRARIES = 20
 
-task_runs = table(
-    "task_runs",
+_ROLLUP_STATUSES = (*ACTIVE_STATES, *TERMINAL_STATES)
+_HOUR = 3600
+task_rollups = table(
+    "task_rollups",
     column("task_name"),
     column("queue_name"),
-    column("status"),
-    column("duration_ms"),
+    column("period"),
+    column("duration_count"),
+    column("duration_sum_ms"),
+    *(column(f"n_{status}") for status in _ROLLUP_STATUSES),
+)
+task_rollup_durations = table(
+    "task_rollup_durations",
+    column("task_name"),
+    column("queue_name"),
+    column("period"),
+    column("bucket"),
+    column("count"),
 )
 queue_sources = table(
     "queue_sources",
@@ -74,46 +88,81 @@ def _added(left: list[float] | None, right: list[float]) -> list[float]:
 
 
 class TasksSource:
-    """Counts and run-time histograms from one pass over the task log."""
+    """Counts and run-time histograms of the task log, read from its hourly rollups: the cost
+    of a scrape depends on the task, queue and hour count kept, not on the number of runs."""
 
     name = "tasks"
-    tables = ("task_runs",)
+    tables = ("task_rollups", "task_rollup_durations")
 
     def collect(self, conn: Connection, context: ScrapeContext) -> Iterable[Metric]:
-        group = (task_runs.c.task_name, task_runs.c.queue_name, task_runs.c.status)
-        rows = list(conn.execute(select(*group, func.count()).group_by(*group)))
+        pair = (task_rollups.c.task_name, task_rollups.c.queue_name)
+        sums = [func.sum(task_rollups.c[f"n_{status}"]) for status in _ROLLUP_STATUSES]
+        durations = (
+            func.sum(task_rollups.c.duration_count),
+            func.sum(task_rollups.c.duration_sum_ms) / 1000.0,
+        )
+        rows = list(
+            conn.execute(
+                select(*pair, *durations, *sums)
+                .where(task_rollups.c.period == _HOUR)
+                .group_by(*pair)
+            )
+        )
         by_name: dict[str, float] = defaultdict(float)
         by_queue: dict[str, float] = defaultdict(float)
-        for name, queue, _state, count in rows:
-            by_name[str(name)] += float(count)
-            by_queue[str(queue)] += float(count)
+        for name, queue, _count, _total, *per_status in rows:
+            runs = sum(float(n or 0) for n in per_status)
+            by_name[str(name)] += runs
+            by_queue[str(queue)] += runs
         names = kept_names(by_name, context.max_label_values)
         queues = kept_names(by_queue, context.max_label_values)
 
         counts: dict[tuple[str, str, str], float] = defaultdict(float)
-        for name, queue, state, count in rows:
-            counts[(label_of(name, names), label_of(queue, queues), str(state))] += float(count)
+        totals: dict[tuple[str, str], list[float]] = {}
+        for name, queue, count, total, *per_status in rows:
+            labels = (label_of(name, names), label_of(queue, queues))
+            for status, n in zip(_ROLLUP_STATUSES, per_status, strict=True):
+                if n:
+                    counts[(*labels, status)] += float(n)
+            totals[labels] = _added(totals.get(labels), [float(count or 0), float(total or 0)])
         yield from self._counts(counts)
-        yield self._histogram(self._runtimes(conn, names, queues))
+        yield self._histogram(self._runtimes(conn, names, queues, totals))
 
     @staticmethod
     def _runtimes(
-        conn: Connection, names: set[str], queues: set[str]
+        conn: Connection,
+        names: set[str],
+        queues: set[str],
+        totals: dict[tuple[str, str], list[float]],
     ) -> dict[tuple[str, str], list[float]]:
-        """(name, queue) → [count, sum, cumulative bucket counts...] of finished runs."""
-        seconds = task_runs.c.duration_ms / 1000.0
-        buckets = [func.sum(case((seconds <= bound, 1), else_=0)) for bound in RUNTIME_BUCKETS]
+        """(name, queue) → [count, sum, cumulative bucket counts...] of finished runs.
+
+        Each rollup bucket (1 % wide, see domain.stats) is counted under the first bound above
+        its lower edge: a run exactly at a bound counts under it, and a count is exact to
+        within 1 % of its bound."""
+        pair = (task_rollup_durations.c.task_name, task_rollup_durations.c.queue_name)
         query = (
-            select(task_runs.c.task_name, task_runs.c.queue_name, func.count(), func.sum(seconds))
-            .add_columns(*buckets)
-            .where(task_runs.c.duration_ms.is_not(None), task_runs.c.status.in_(TERMINAL_STATES))
-            .group_by(task_runs.c.task_name, task_runs.c.queue_name)
+            select(*pair, task_rollup_durations.c.bucket, func.sum(task_rollup_durations.c.count))
+            .where(task_rollup_durations.c.period == _HOUR)
+            .group_by(*pair, task_rollup_durations.c.bucket)
         )
-        runtimes: dict[tuple[str, str], list[float]] = {}
-        for name, queue, count, total, *cumulative in conn.execute(query):
+        per_bound: dict[tuple[str, str], list[float]] = {}
+        for name, queue, bucket, count in conn.execute(query):
             labels = (label_of(name, names), label_of(queue, queues))
-            values = [float(count), float(total or 0), *(float(v or 0) for v in cumulative)]
-            runtimes[labels] = _added(runtimes.get(labels), values)
+            counted = per_bound.setdefault(labels, [0.0] * len(RUNTIME_BUCKETS))
+            lower_edge_s = GAMMA ** (int(bucket) - 1) / 1000.0
+            for index, bound in enumerate(RUNTIME_BUCKETS):
+                if lower_edge_s < bound:
+                    counted[index] += float(count or 0)
+                    break
+        runtimes: dict[tuple[str, str], list[float]] = {}
+        for labels, (count, total) in totals.items():
+            if not count:
+                continue
+            cumulative = list(
+                itertools.accumulate(per_bound.get(labels, [0.0] * len(RUNTIME_BUCKETS)))
+            )
+            runtimes[labels] = [count, total, *cumulative]
         return runtimes
 
     @staticmethod
