@@ -16,6 +16,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 from jobpulse.store.tables import BigId, Timestamp, metadata
@@ -71,6 +72,13 @@ task_runs = Table(
     Index("ix_task_runs_queue_created", "project_id", "queue_name", "created_at", "id"),
     Index("ix_task_runs_duration", "project_id", "duration_ms", "id"),
     Index("ix_task_runs_task_duration", "project_id", "task_name", "duration_ms", "id"),
+    Index(
+        "ix_task_runs_finished",
+        "project_id",
+        "finish_time",
+        sqlite_where=text("finish_time IS NOT NULL"),
+        postgresql_where=text("finish_time IS NOT NULL"),
+    ),
 )
 
 task_attempts = Table(
