@@ -15,12 +15,8 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from sqlalchemy import Connection, inspect, select
 
-from jobpulse.config_io.alerting import (
-    ChannelsSection,
-    RoutesSection,
-    RulesSection,
-    SilencesSection,
-)
+from jobpulse.config_io.alert_channels import ChannelsSection, RoutesSection
+from jobpulse.config_io.alerting import RulesSection, SilencesSection
 from jobpulse.config_io.checks import ChecksSection
 from jobpulse.config_io.plan import Action, Change, Document, plan_section
 from jobpulse.config_io.probes import ProbesSection
