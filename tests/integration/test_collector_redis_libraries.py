@@ -80,7 +80,7 @@ def _arq_enqueue(url: str, queue: str, count: int, deferred: int = 0) -> None:
             await pool.enqueue_job("noop")
         for _ in range(deferred):
             await pool.enqueue_job("noop", _defer_by=3600)
-        await pool.aclose()
+        await pool.close()  # redis<5 (kept for rearq) has no aclose()
 
     asyncio.run(enqueue())
 

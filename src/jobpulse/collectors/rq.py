@@ -117,13 +117,15 @@ class RqCollector(RedisCollector):
     def read_workers(self) -> list[WorkerObservation]:
         (members,) = self.run([("SMEMBERS", (f"{self.prefix}:workers",))])
         keys = sorted(k for k in map(text, members) if k)[: self.max_workers]
-        fields = ("hostname", "pid", "queues", "last_heartbeat", "birth", "death")
+        # RQ 3 lists a worker's running jobs in `{worker}:executions`; RQ 2 names its one job
+        # in the hash's `current_job`.
+        fields = ("hostname", "pid", "queues", "last_heartbeat", "birth", "death", "current_job")
         hashes = self.run([("HMGET", (key, *fields)) for key in keys])
         executions = self.run([("SMEMBERS", (f"{key}:executions",)) for key in keys])
         marker = f"{self.prefix}:worker:"
         workers = []
         for key, values, running in zip(keys, hashes, executions, strict=True):
-            hostname, pid, queues, heartbeat, birth, death = values
+            hostname, pid, queues, heartbeat, birth, death, current = values
             if death is not None or (heartbeat is None and birth is None):
                 continue  # dead, or its hash expired: RQ itself no longer counts it
             seen = parse_rq_time(heartbeat) or parse_rq_time(birth)
@@ -137,7 +139,7 @@ class RqCollector(RedisCollector):
                     hostname=text(hostname),
                     pid=as_int(pid),
                     queues=tuple(q for q in (text(queues) or "").split(",") if q),
-                    current_job=jobs[0] if jobs else None,
+                    current_job=jobs[0] if jobs else text(current),
                     library=self.library,
                     heartbeat_interval_seconds=self.worker_ttl / 3,
                 )

@@ -49,6 +49,11 @@ class TaskRecorder:
         self._record("enqueued", job_id, task_name, queue, fields)
 
     @guarded
+    def deferred(self, job_id: str, task_name: str, queue: str | None, **fields: Any) -> None:
+        """Record a run that waits for its `eta` before it is queued."""
+        self._record("deferred", job_id, task_name, queue, fields)
+
+    @guarded
     def started(self, job_id: str, task_name: str, queue: str | None, **fields: Any) -> None:
         """Record the start, and make this task the current one for logging."""
         trace_id = fields.get("trace_id")

@@ -20,11 +20,12 @@ from arq.connections import ArqRedis
 from arq.worker import Retry, Worker
 
 from jobpulse.sdk.heartbeat import WorkerHeartbeat
-from jobpulse.sdk.recorder import TaskRecorder, error_fields
+from jobpulse.sdk.integrations.base import QueueIntegration
+from jobpulse.sdk.recorder import error_fields
 from jobpulse.sdk.safety import guarded
 
 if TYPE_CHECKING:
-    from jobpulse.sdk.client import Client
+    pass
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,18 +47,15 @@ _active: ArqIntegration | None = None
 _patched = False
 
 
-class ArqIntegration:
+class ArqIntegration(QueueIntegration):
     def __init__(self, *, record_args: bool = True, heartbeat_interval: float = 10.0) -> None:
-        self.record_args = record_args
-        self.heartbeat_interval = heartbeat_interval
+        super().__init__(record_args=record_args, heartbeat_interval=heartbeat_interval)
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
         self._open_runs: dict[str, _Run] = {}
 
-    def setup(self, client: Client) -> None:
+    def install(self) -> None:
         global _active
         _active = self
-        self.client = client
-        self.recorder = TaskRecorder(client, record_args=self.record_args)
         _patch_once()
 
     @guarded

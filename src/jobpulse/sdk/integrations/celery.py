@@ -12,11 +12,12 @@ from typing import TYPE_CHECKING, Any
 from celery import signals
 
 from jobpulse.sdk.heartbeat import WorkerHeartbeat
-from jobpulse.sdk.recorder import TaskRecorder, error_fields
+from jobpulse.sdk.integrations.base import QueueIntegration
+from jobpulse.sdk.recorder import error_fields
 from jobpulse.sdk.safety import guarded
 
 if TYPE_CHECKING:
-    from jobpulse.sdk.client import Client
+    pass
 
 _UID = "jobpulse-celery"
 
@@ -30,15 +31,12 @@ def _attempt(request: Any) -> int:
     return int(getattr(request, "retries", 0) or 0) + 1
 
 
-class CeleryIntegration:
+class CeleryIntegration(QueueIntegration):
     def __init__(self, *, record_args: bool = True, heartbeat_interval: float = 10.0) -> None:
-        self.record_args = record_args
-        self.heartbeat_interval = heartbeat_interval
+        super().__init__(record_args=record_args, heartbeat_interval=heartbeat_interval)
         self._heartbeat: WorkerHeartbeat | None = None
 
-    def setup(self, client: Client) -> None:
-        self.client = client
-        self.recorder = TaskRecorder(client, record_args=self.record_args)
+    def install(self) -> None:
         hooks = {
             signals.after_task_publish: self._published,
             signals.task_prerun: self._prerun,

@@ -14,11 +14,12 @@ from huey import signals as S
 from huey.exceptions import CancelExecution, RetryTask
 
 from jobpulse.sdk.heartbeat import WorkerHeartbeat
-from jobpulse.sdk.recorder import TaskRecorder, error_fields
+from jobpulse.sdk.integrations.base import QueueIntegration
+from jobpulse.sdk.recorder import error_fields
 from jobpulse.sdk.safety import guarded
 
 if TYPE_CHECKING:
-    from jobpulse.sdk.client import Client
+    pass
 
 _HOOK = "jobpulse"
 
@@ -33,22 +34,19 @@ def _eta(task: Any) -> float | None:
     return eta.timestamp() if eta is not None else None
 
 
-class HueyIntegration:
+class HueyIntegration(QueueIntegration):
     def __init__(
         self, huey: Any, *, record_args: bool = True, heartbeat_interval: float = 10.0
     ) -> None:
+        super().__init__(record_args=record_args, heartbeat_interval=heartbeat_interval)
         self.huey = huey
-        self.record_args = record_args
-        self.heartbeat_interval = heartbeat_interval
         self._heartbeat: WorkerHeartbeat | None = None
 
     @property
     def worker_id(self) -> str:
         return f"{socket.gethostname()}:{os.getpid()}"
 
-    def setup(self, client: Client) -> None:
-        self.client = client
-        self.recorder = TaskRecorder(client, record_args=self.record_args)
+    def install(self) -> None:
         self.huey.disconnect_signal(self._signal)
         self.huey.signal()(self._signal)
         self.huey.pre_execute(_HOOK)(self._started)

@@ -18,11 +18,12 @@ from rq.queue import Queue
 from rq.worker import Worker
 
 from jobpulse.sdk.heartbeat import WorkerHeartbeat
-from jobpulse.sdk.recorder import TaskRecorder, error_fields
+from jobpulse.sdk.integrations.base import QueueIntegration
+from jobpulse.sdk.recorder import error_fields
 from jobpulse.sdk.safety import guarded
 
 if TYPE_CHECKING:
-    from jobpulse.sdk.client import Client
+    pass
 
 _MAX_RETRIES_META = "jobpulse_max_retries"
 _ERROR_ATTRIBUTE = "_jobpulse_exc_info"
@@ -42,16 +43,10 @@ def _task_name(job: Any) -> str:
         return "<undeserializable>"
 
 
-class RQIntegration:
-    def __init__(self, *, record_args: bool = True, heartbeat_interval: float = 10.0) -> None:
-        self.record_args = record_args
-        self.heartbeat_interval = heartbeat_interval
-
-    def setup(self, client: Client) -> None:
+class RQIntegration(QueueIntegration):
+    def install(self) -> None:
         global _active
         _active = self
-        self.client = client
-        self.recorder = TaskRecorder(client, record_args=self.record_args)
         _patch_once()
 
     # -- producer side -------------------------------------------------------------------
