@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from jobpulse.sdk.client import Client
 from tests.integration.sdk.receiver import EventReceiver
 from tests.server import ServerProcess, create_key
 
@@ -109,3 +110,20 @@ def worker_serving(server: ServerProcess, library: str, queue: str) -> dict[str,
         if worker["library"] == library and queue in worker["queues"]:
             return dict(worker)
     return None
+
+
+def reporting_to(
+    url: str, api_key: str | None, tmp_path: Path, **worker_env: str
+) -> tuple[Client, dict[str, str]]:
+    """A producer-side client for the test process, and the environment a worker process
+    needs to report to the same server (its own spool directory)."""
+    producer = Client(
+        url, api_key, spool_dir=tmp_path / "producer-spool", flush_interval=0.1, backoff_max=1.0
+    )
+    env = {
+        "JOBPULSE_URL": url,
+        "JOBPULSE_API_KEY": api_key or "",
+        "JOBPULSE_SPOOL_DIR": str(tmp_path / "worker-spool"),
+        **worker_env,
+    }
+    return producer, env

@@ -11,9 +11,8 @@ from pathlib import Path
 import pytest
 from celery import Celery
 
-from jobpulse.sdk.client import Client
 from jobpulse.sdk.integrations.celery import CeleryIntegration
-from tests.integration.sdk.conftest import outcomes, wait_for_runs, worker_serving
+from tests.integration.sdk.conftest import outcomes, reporting_to, wait_for_runs, worker_serving
 from tests.integration.sdk.workers import running_worker, worker_log
 from tests.server import ServerProcess
 from tests.services import AMQP_URL, REDIS_URL, require_service
@@ -31,18 +30,15 @@ def test_the_server_shows_successes_failures_and_retries(
     queue = f"jp-sdk-{uuid.uuid4().hex[:10]}"
     app = Celery("jobpulse_sdk_producer", broker=broker_url)
     app.conf.task_default_queue = queue
-    producer = Client(
-        jobpulse_server.url, api_key, spool_dir=tmp_path / "producer-spool", flush_interval=0.1
+    producer, env = reporting_to(
+        jobpulse_server.url,
+        api_key,
+        tmp_path,
+        JOBPULSE_TEST_BROKER=broker_url,
+        JOBPULSE_TEST_QUEUE=queue,
     )
     integration = CeleryIntegration()
     integration.setup(producer)
-    env = {
-        "JOBPULSE_URL": jobpulse_server.url,
-        "JOBPULSE_API_KEY": api_key,
-        "JOBPULSE_TEST_BROKER": broker_url,
-        "JOBPULSE_TEST_QUEUE": queue,
-        "JOBPULSE_SPOOL_DIR": str(tmp_path / "worker-spool"),
-    }
     command = [
         "python",
         "-m",

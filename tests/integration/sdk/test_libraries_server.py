@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from jobpulse.sdk.client import Client
-from tests.integration.sdk.conftest import outcomes, wait_for_runs
+from tests.integration.sdk.conftest import outcomes, reporting_to, wait_for_runs
 from tests.integration.sdk.workers import running_worker, worker_log
 from tests.server import ServerProcess
 from tests.services import REDIS_URL, require_service
@@ -63,7 +63,7 @@ def _arq(queue: str, client: Client) -> Jobs:
                 for name, args in (("add", (2, 3)), ("explode", ("boom",)), ("flaky", (2,)))
             ]
         finally:
-            await redis.aclose()
+            await redis.close()  # redis<5 (kept for rearq) has no aclose()
         return Jobs(*(job.job_id for job in jobs if job is not None))
 
     return asyncio.run(enqueue())
@@ -130,17 +130,14 @@ def test_the_server_shows_successes_failures_and_retries(
     library = LIBRARIES[name]
     api_key = str(jobpulse_server.api_key)  # type: ignore[attr-defined]
     queue = f"jp-sdk-{uuid.uuid4().hex[:10]}"
-    producer = Client(
-        jobpulse_server.url, api_key, spool_dir=tmp_path / "producer-spool", flush_interval=0.1
+    producer, env = reporting_to(
+        jobpulse_server.url,
+        api_key,
+        tmp_path,
+        JOBPULSE_TEST_BROKER=REDIS_URL,
+        JOBPULSE_TEST_QUEUE=queue,
+        JOBPULSE_TEST_NAMESPACE=queue,
     )
-    env = {
-        "JOBPULSE_URL": jobpulse_server.url,
-        "JOBPULSE_API_KEY": api_key,
-        "JOBPULSE_SPOOL_DIR": str(tmp_path / "worker-spool"),
-        "JOBPULSE_TEST_BROKER": REDIS_URL,
-        "JOBPULSE_TEST_QUEUE": queue,
-        "JOBPULSE_TEST_NAMESPACE": queue,
-    }
     log_path = tmp_path / "worker.log"
     with running_worker(library.command, log_path, **env):
         jobs = library.produce(queue, producer)

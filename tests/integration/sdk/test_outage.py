@@ -20,8 +20,8 @@ import httpx
 import pytest
 from celery import Celery
 
-from jobpulse.sdk.client import Client
 from jobpulse.sdk.integrations.celery import CeleryIntegration
+from tests.integration.sdk.conftest import reporting_to
 from tests.integration.sdk.receiver import EventReceiver
 from tests.integration.sdk.workers import running_worker, worker_log
 from tests.server import ServerProcess
@@ -46,18 +46,11 @@ def _produce_through_an_outage(
     queue = f"jp-sdk-{uuid.uuid4().hex[:10]}"
     app = Celery("jobpulse_sdk_outage", broker=REDIS_URL)
     app.conf.task_default_queue = queue
-    producer = Client(
-        url, api_key, spool_dir=tmp_path / "producer-spool", flush_interval=0.1, backoff_max=1.0
+    producer, env = reporting_to(
+        url, api_key, tmp_path, JOBPULSE_TEST_BROKER=REDIS_URL, JOBPULSE_TEST_QUEUE=queue
     )
     integration = CeleryIntegration()
     integration.setup(producer)
-    env = {
-        "JOBPULSE_URL": url,
-        "JOBPULSE_API_KEY": api_key or "",
-        "JOBPULSE_TEST_BROKER": REDIS_URL,
-        "JOBPULSE_TEST_QUEUE": queue,
-        "JOBPULSE_SPOOL_DIR": str(tmp_path / "worker-spool"),
-    }
     command = [
         "python",
         "-m",

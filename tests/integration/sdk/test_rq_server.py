@@ -9,10 +9,9 @@ import pytest
 from redis import Redis
 from rq import Queue, Retry
 
-from jobpulse.sdk.client import Client
 from jobpulse.sdk.integrations.rq import RQIntegration
 from tests.integration.sdk.apps import rq_app
-from tests.integration.sdk.conftest import outcomes, wait_for_runs, worker_serving
+from tests.integration.sdk.conftest import outcomes, reporting_to, wait_for_runs, worker_serving
 from tests.integration.sdk.workers import running_worker, worker_log
 from tests.server import ServerProcess
 from tests.services import REDIS_URL, require_service
@@ -27,15 +26,8 @@ def test_the_server_shows_successes_failures_and_retries(
     api_key = str(jobpulse_server.api_key)  # type: ignore[attr-defined]
     name = f"jp-sdk-{uuid.uuid4().hex[:10]}"
     connection = Redis.from_url(REDIS_URL)
-    producer = Client(
-        jobpulse_server.url, api_key, spool_dir=tmp_path / "producer-spool", flush_interval=0.1
-    )
+    producer, env = reporting_to(jobpulse_server.url, api_key, tmp_path)
     RQIntegration().setup(producer)
-    env = {
-        "JOBPULSE_URL": jobpulse_server.url,
-        "JOBPULSE_API_KEY": api_key,
-        "JOBPULSE_SPOOL_DIR": str(tmp_path / "worker-spool"),
-    }
     command = ["python", "-m", "tests.integration.sdk.apps.rq_app", REDIS_URL, name]
     log_path = tmp_path / "worker.log"
     with running_worker(command, log_path, **env):
