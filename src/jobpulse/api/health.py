@@ -1,4 +1,5 @@
-"""/healthz (the process answers) and /readyz (database, schema and evaluator are fine)."""
+"""/healthz (the process answers) and /readyz (database, schema, writer, evaluator and the
+other background loops are fine)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
 from jobpulse.api.deps import runtime_of
+from jobpulse.engine.loop import PeriodicLoop
 from jobpulse.runtime import Runtime
 from jobpulse.store.db import current_revisions, head_revisions
 
@@ -31,10 +33,16 @@ def _readiness_problem(runtime: Runtime) -> str | None:
             f"schema not current: at {sorted(current)}, code expects {sorted(head)}; "
             "run 'jobpulse db upgrade'"
         )
+    if runtime.started and not runtime.writer.alive():
+        return "writer thread not running: writes cannot be committed"
     max_silence = max(5.0, runtime.settings.evaluator_interval_seconds * 10)
     if not runtime.evaluator.alive(max_silence):
         error = runtime.evaluator.last_error
         return "evaluator loop not running" + (f": {error}" if error else "")
+    for service in runtime.services:
+        loop = getattr(service, "loop", None)
+        if isinstance(loop, PeriodicLoop) and (problem := loop.problem()):
+            return problem
     return None
 
 

@@ -147,6 +147,9 @@ class GroupCommitWriter:
             self._thread = None
         self._gate.close()
 
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
     def submit(self, handler: BatchHandler, argument: Any) -> Future[Any]:
         job = _Job(handler, argument, future=Future())
         self._enqueue(job)
