@@ -46,6 +46,6 @@ def prune_command(days: float | None, database_url: str | None) -> None:
         writer.stop()
         engine.dispose()
     click.echo(
-        f"pruned {result.runs} task runs, {result.events} events and {result.rollups} rollup rows "
+        f"pruned {result.runs} task runs and {result.rollups} rollup rows "
         f"older than {keep_days:g} days"
     )

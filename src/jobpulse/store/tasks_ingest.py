@@ -1,9 +1,9 @@
 """Task event ingest: a writer batch handler that folds a whole batch with a few statements.
 
-Per batch: record the events (duplicates ignored), load the runs they touch (locked on
-PostgreSQL), fold, then insert/update runs and attempts and add the change of every run's
-contribution to the rollups, all in the writer's transaction. Replays change nothing, so
-they leave rollups alone too.
+Per batch: load the runs the events touch (locked on PostgreSQL), fold, then insert/update
+runs and attempts and add the change of every run's contribution to the rollups, all in the
+writer's transaction. Folding is idempotent (an event seen again changes nothing), so a
+replay leaves runs and rollups as they were: no table of seen events is needed.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from jobpulse.store.tasks_rows import (
 )
 from jobpulse.store.tasks_tables import (
     task_attempts,
-    task_events,
     task_rollup_durations,
     task_rollups,
     task_runs,
@@ -48,14 +47,6 @@ class EventBatch:
 def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-def _record_events(conn: Connection, events: dict[tuple[int, str, str, int], TaskEvent]) -> None:
-    rows = [
-        {"project_id": key[0], "job_id": key[1], "type": key[2], "attempt": key[3], "ts": e.ts}
-        for key, e in events.items()
-    ]
-    _INSERT_EVENTS(conn, rows)
 
 
 def _by_job_id(
@@ -93,7 +84,6 @@ class TaskIngest:
             for event in batch.events:
                 unique.setdefault((batch.project_id, *event.key), event)
         if unique:
-            _record_events(conn, unique)
             by_job: dict[int, dict[str, list[TaskEvent]]] = defaultdict(lambda: defaultdict(list))
             for (project_id, job_id, _, _), event in unique.items():
                 by_job[project_id][job_id].append(event)
@@ -180,11 +170,6 @@ class TaskIngest:
             conn.execute(_UPDATE_ATTEMPT, changed_attempts)
 
 
-_INSERT_EVENTS = BulkInsert(
-    task_events,
-    ("project_id", "job_id", "type", "attempt", "ts"),
-    conflict_columns=("project_id", "job_id", "type", "attempt"),
-)
 _INSERT_RUNS = BulkInsert(task_runs, ("project_id", "job_id", *RUN_STATE_COLUMNS))
 _INSERT_ATTEMPTS = BulkInsert(task_attempts, ("run_id", "number", *ATTEMPT_COLUMNS))
 _UPDATE_RUN = (

@@ -14,7 +14,6 @@ from sqlalchemy import ColumnElement, Connection, Table, delete, select
 from jobpulse.store.tasks_tables import (
     HOUR,
     MINUTE,
-    task_events,
     task_rollup_durations,
     task_rollups,
     task_runs,
@@ -36,18 +35,16 @@ class PruneRequest:
 @dataclass
 class PruneResult:
     runs: int = 0
-    events: int = 0
     rollups: int = 0
 
     def __iadd__(self, other: PruneResult) -> PruneResult:
         self.runs += other.runs
-        self.events += other.events
         self.rollups += other.rollups
         return self
 
     @property
     def total(self) -> int:
-        return self.runs + self.events + self.rollups
+        return self.runs + self.rollups
 
 
 def _delete_chunk(
@@ -65,9 +62,6 @@ def prune_step(conn: Connection, request: PruneRequest) -> PruneResult:
     # Attempts go with their run (ON DELETE CASCADE).
     result.runs = _delete_chunk(
         conn, task_runs, task_runs.c.id, task_runs.c.created_at < runs_cutoff
-    )
-    result.events = _delete_chunk(
-        conn, task_events, task_events.c.id, task_events.c.ts < runs_cutoff
     )
     for table in (task_rollups, task_rollup_durations):
         for period, cutoff in ((MINUTE, runs_cutoff), (HOUR, request.rollups_before)):

@@ -1,4 +1,4 @@
-"""Task log tables: one row per run, its attempts, the events seen (for idempotency) and
+"""Task log tables: one row per run, its attempts, and
 per-minute/per-hour rollups that stats and timelines read instead of raw rows."""
 
 from __future__ import annotations
@@ -99,18 +99,6 @@ task_attempts = Table(
     Column("retry_after", Float, nullable=True),
 )
 
-task_events = Table(
-    "task_events",
-    metadata,
-    Column("id", BigId, primary_key=True, autoincrement=True),
-    Column("project_id", Integer, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
-    Column("job_id", String(200), nullable=False),
-    Column("type", String(12), nullable=False),
-    Column("attempt", Integer, nullable=False),
-    Column("ts", Timestamp, nullable=False),
-    UniqueConstraint("project_id", "job_id", "type", "attempt", name="uq_task_events_key"),
-    Index("ix_task_events_ts", "ts"),
-)
 
 
 def _rollup_key() -> list[Column[object]]:
