@@ -20,6 +20,9 @@ class Settings(BaseSettings):
     cron_tolerance_seconds: float = Field(default=60.0, ge=0, le=3600)
     evaluator_interval_seconds: float = Field(default=0.2, gt=0, le=60)
     ping_body_limit: int = Field(default=100_000, ge=0, le=10_000_000)
+    # Each check keeps its newest pings; older ones are pruned every interval.
+    pings_per_check: int = Field(default=1000, ge=10, le=1_000_000)
+    pings_prune_interval_seconds: float = Field(default=3600.0, gt=0)
     writer_batch_max: int = Field(default=2000, ge=1, le=100_000)
     # Processes serving HTTP on one port (`jobpulse serve --workers N`); each has its own writer.
     workers: int = Field(default=1, ge=1, le=64)

@@ -19,7 +19,7 @@ from jobpulse.config import ConfigError, load_settings
 )
 @click.option("--database", "database_url", default=None, help="Database URL.")
 def prune_command(days: float | None, database_url: str | None) -> None:
-    """Delete task runs, attempts and events older than --days; keep hourly rollups."""
+    """Delete task runs and their attempts older than --days; keep hourly rollups."""
     from jobpulse.store.db import make_engine, migrate
     from jobpulse.store.tasks_retention import prune, request_for
     from jobpulse.store.writer import GroupCommitWriter

@@ -3,14 +3,13 @@ go with them and hourly rollups stay much longer, so old stats and timelines sur
 
 from __future__ import annotations
 
-import logging
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import ColumnElement, Connection, Table, delete, select
 
+from jobpulse.engine.loop import PeriodicLoop
 from jobpulse.store.tasks_tables import (
     HOUR,
     MINUTE,
@@ -19,8 +18,6 @@ from jobpulse.store.tasks_tables import (
     task_runs,
 )
 from jobpulse.store.writer import GroupCommitWriter
-
-log = logging.getLogger(__name__)
 
 # Rows deleted per transaction, so ingest never waits long behind a prune.
 PRUNE_CHUNK = 5000
@@ -107,35 +104,20 @@ class TaskPruner:
         self._writer = writer
         self._days = days
         self._rollup_days = rollup_days
-        self._interval = interval_seconds
         self._clock = clock
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        # A pass over a large backlog is many short transactions: long, not hung.
+        self.loop = PeriodicLoop(
+            "jobpulse-task-pruner", interval_seconds, self.run_once, hung_after=float("inf")
+        )
         self.last_result: PruneResult | None = None
 
     def start(self) -> None:
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(
-                target=self._run, name="jobpulse-task-pruner", daemon=True
-            )
-            self._thread.start()
+        self.loop.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(10)
-            self._thread = None
+        self.loop.stop()
 
     def run_once(self) -> PruneResult:
         request = request_for(self._clock(), self._days, self._rollup_days)
         self.last_result = prune(self._writer, request)
         return self.last_result
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.run_once()
-            except Exception:
-                log.exception("task log prune failed")
-            self._stop.wait(self._interval)
