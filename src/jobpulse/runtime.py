@@ -13,7 +13,7 @@ from jobpulse.engine.alerts import Alerting
 from jobpulse.engine.collectors import CollectorsRunner
 from jobpulse.engine.evaluator import Evaluator
 from jobpulse.store.db import make_engine, migrate
-from jobpulse.store.ping_retention import PingPruner
+from jobpulse.store.ping_retention import ping_pruner
 from jobpulse.store.pings import PingIngest
 from jobpulse.store.projects import ensure_project
 from jobpulse.store.writer import GroupCommitWriter
@@ -40,7 +40,7 @@ class Runtime:
         self.ping_ingest = PingIngest(self.cron_tolerance)
         self.evaluator = Evaluator(self.writer, settings.evaluator_interval_seconds)
         # Areas add their loops here; they start after the writer and stop before it.
-        self.ping_pruner = PingPruner(
+        self.ping_pruner = ping_pruner(
             self.writer, settings.pings_per_check, settings.pings_prune_interval_seconds
         )
         self.services: list[BackgroundService] = [self.evaluator, self.ping_pruner]

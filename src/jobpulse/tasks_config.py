@@ -7,7 +7,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from jobpulse.domain.redact import DEFAULT_MAX_CHARS, DEFAULT_SENSITIVE_KEYS, Redactor
 from jobpulse.store.tasks_ingest import TaskIngest
-from jobpulse.store.tasks_retention import TaskPruner
+from jobpulse.store.tasks_retention import task_pruner
 from jobpulse.store.writer import GroupCommitWriter
 
 
@@ -42,7 +42,7 @@ class TaskLog:
         self.settings = settings or TaskLogSettings()
         self.redactor = Redactor(self.settings.redact_key_list, self.settings.payload_max_chars)
         self.ingest = TaskIngest()
-        self.pruner = TaskPruner(
+        self.pruner = task_pruner(
             writer,
             self.settings.retention_days,
             self.settings.rollup_retention_days,

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from jobpulse.runtime import Runtime
 from jobpulse.store import ping_retention
-from jobpulse.store.ping_retention import PingPruner, prune_pings
+from jobpulse.store.ping_retention import ping_pruner, prune_pings
 from jobpulse.store.tables import pings
 
 
@@ -52,12 +52,12 @@ def test_the_pruner_runs_at_start(
 ) -> None:
     uuid = client.post("/api/v1/checks", json={"name": "c"}).json()["uuid"]
     _ping(client, uuid, 15)
-    pruner = PingPruner(runtime.writer, kept=10, interval_seconds=3600)
+    pruner = ping_pruner(runtime.writer, kept=10, interval_seconds=3600)
     pruner.start()
     deadline = datetime.now(UTC) + timedelta(seconds=10)
-    while pruner.last_deleted is None and datetime.now(UTC) < deadline:
+    while pruner.last_result is None and datetime.now(UTC) < deadline:
         time.sleep(0.02)
     pruner.stop()
-    assert pruner.last_deleted == 5
+    assert pruner.last_result == 5
     with runtime.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(pings)).scalar_one() == 10

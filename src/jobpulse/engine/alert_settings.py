@@ -19,3 +19,6 @@ class AlertSettings(BaseSettings):
     retry_cap_seconds: float = Field(default=3600.0, gt=0, le=86400)
     leader_retry_seconds: float = Field(default=2.0, gt=0, le=10)
     probes_enabled: bool = True
+    # Resolved incidents (with their notices and delivery log) are kept this long.
+    retention_days: float = Field(default=90.0, gt=0)
+    prune_interval_seconds: float = Field(default=86400.0, gt=0)

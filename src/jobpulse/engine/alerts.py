@@ -20,7 +20,9 @@ from jobpulse.store.alert_tick import (
     tick_handler,
     utc_now,
 )
+from jobpulse.store.alerts_retention import AlertPruneResult, alert_pruner
 from jobpulse.store.outbox import RetryPolicy
+from jobpulse.store.retention import Pruner
 from jobpulse.store.writer import GroupCommitWriter
 
 log = logging.getLogger(__name__)
@@ -110,10 +112,14 @@ class Alerting:
             single_node=not is_postgresql(engine) and processes == 1,
         )
         self.probes = ProbePoller(writer, LeaderLock(engine, "probes"), s.leader_retry_seconds)
+        self.pruner = alert_pruner(writer, s.retention_days, s.prune_interval_seconds)
 
     @property
-    def services(self) -> list[AlertLoop | Notifier | ProbePoller]:
-        found: list[AlertLoop | Notifier | ProbePoller] = [self.loop]
+    def services(self) -> list[AlertLoop | Notifier | ProbePoller | Pruner[AlertPruneResult]]:
+        found: list[AlertLoop | Notifier | ProbePoller | Pruner[AlertPruneResult]] = [
+            self.loop,
+            self.pruner,
+        ]
         if self.settings.notifier_enabled:
             found.append(self.notifier)
         if self.settings.probes_enabled:

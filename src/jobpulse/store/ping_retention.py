@@ -10,14 +10,14 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, delete, select
 
-from jobpulse.engine.loop import PeriodicLoop
+from jobpulse.store.retention import PRUNE_CHUNK, Pruner
 from jobpulse.store.tables import checks, pings
 from jobpulse.store.writer import GroupCommitWriter
 
 log = logging.getLogger(__name__)
 
 CHECKS_PER_STEP = 500
-DELETES_PER_STEP = 5000
+DELETES_PER_STEP = PRUNE_CHUNK
 
 
 @dataclass(frozen=True)
@@ -84,26 +84,13 @@ def prune_pings(writer: GroupCommitWriter, kept: int) -> int:
         after = result.next_check_id
 
 
-class PingPruner:
-    """Background service: prunes pings at start and then every interval."""
+def ping_pruner(writer: GroupCommitWriter, kept: int, interval_seconds: float) -> Pruner[int]:
+    """Prunes pings at start and then every interval; its result: how many went."""
 
-    def __init__(self, writer: GroupCommitWriter, kept: int, interval_seconds: float) -> None:
-        self._writer = writer
-        self.kept = kept
-        # A pass over a large backlog is many short transactions: long, not hung.
-        self.loop = PeriodicLoop(
-            "jobpulse-ping-pruner", interval_seconds, self.run_once, hung_after=float("inf")
-        )
-        self.last_deleted: int | None = None
+    def run() -> int:
+        deleted = prune_pings(writer, kept)
+        if deleted:
+            log.info("pruned %d old pings (keeping %d per check)", deleted, kept)
+        return deleted
 
-    def start(self) -> None:
-        self.loop.start()
-
-    def stop(self) -> None:
-        self.loop.stop()
-
-    def run_once(self) -> int:
-        self.last_deleted = prune_pings(self._writer, self.kept)
-        if self.last_deleted:
-            log.info("pruned %d old pings (keeping %d per check)", self.last_deleted, self.kept)
-        return self.last_deleted
+    return Pruner("jobpulse-ping-pruner", interval_seconds, run)
