@@ -4,14 +4,14 @@ tests). Open incidents and notices still being sent are never touched."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, and_, exists
 
 from jobpulse.store.alerts_tables import alert_outbox, incidents
-from jobpulse.store.retention import Pruner, delete_oldest
+from jobpulse.store.retention import Pruner, delete_oldest, prune_in_steps
 from jobpulse.store.writer import GroupCommitWriter
 
 UNFINISHED = ("pending", "sending")
@@ -25,6 +25,11 @@ class AlertPruneResult:
     @property
     def total(self) -> int:
         return self.incidents + self.notices
+
+    def __iadd__(self, other: AlertPruneResult) -> AlertPruneResult:
+        self.incidents += other.incidents
+        self.notices += other.notices
+        return self
 
 
 def prune_alerts_step(conn: Connection, before: datetime) -> AlertPruneResult:
@@ -50,18 +55,8 @@ def prune_alerts_step(conn: Connection, before: datetime) -> AlertPruneResult:
     return AlertPruneResult(gone, notices)
 
 
-def prune_alerts_handler(conn: Connection, befores: Sequence[datetime]) -> list[AlertPruneResult]:
-    return [prune_alerts_step(conn, before) for before in befores]
-
-
 def prune_alerts(writer: GroupCommitWriter, before: datetime) -> AlertPruneResult:
-    total = AlertPruneResult()
-    while True:
-        step: AlertPruneResult = writer.run_sync(prune_alerts_handler, before, timeout=600)
-        total.incidents += step.incidents
-        total.notices += step.notices
-        if step.total == 0:
-            return total
+    return prune_in_steps(writer, prune_alerts_step, before, AlertPruneResult())
 
 
 def alert_pruner(

@@ -4,17 +4,53 @@ service that prunes at start and then every interval."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import Generic, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Any, Generic, Protocol, Self, TypeVar
 
 from sqlalchemy import ColumnElement, Connection, Table, delete, select
 
 from jobpulse.engine.loop import PeriodicLoop
+from jobpulse.store.writer import GroupCommitWriter
 
 log = logging.getLogger(__name__)
 
 PRUNE_CHUNK = 5000
 R = TypeVar("R")
+
+
+class StepResult(Protocol):
+    """What one bounded prune step reports: counts that add up, and their total."""
+
+    @property
+    def total(self) -> int: ...
+
+    def __iadd__(self, other: Self) -> Self: ...
+
+
+S = TypeVar("S", bound=StepResult)
+
+
+def prune_in_steps(
+    writer: GroupCommitWriter,
+    step: Callable[[Connection, Any], S],
+    argument: Any,
+    total: S,
+) -> S:
+    """Run `step` through the writer, one small transaction each, until it deletes nothing:
+    ingest never waits long behind a prune."""
+
+    def handler(conn: Connection, arguments: Sequence[Any]) -> list[S]:
+        return [step(conn, a) for a in arguments]
+
+    while True:
+        done: S = writer.run_sync(_handlers.setdefault(step, handler), argument, timeout=600)
+        total += done
+        if done.total == 0:
+            return total
+
+
+# One handler object per step function: the writer batches jobs by handler identity.
+_handlers: dict[Callable[..., Any], Callable[..., Any]] = {}
 
 
 def delete_oldest(

@@ -3,13 +3,13 @@ go with them and hourly rollups stay much longer, so old stats and timelines sur
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, delete
 
-from jobpulse.store.retention import Pruner, delete_oldest
+from jobpulse.store.retention import Pruner, delete_oldest, prune_in_steps
 from jobpulse.store.tasks_tables import (
     HOUR,
     MINUTE,
@@ -63,18 +63,9 @@ def prune_step(conn: Connection, request: PruneRequest) -> PruneResult:
     return result
 
 
-def prune_handler(conn: Connection, requests: Sequence[PruneRequest]) -> list[PruneResult]:
-    return [prune_step(conn, request) for request in requests]
-
-
 def prune(writer: GroupCommitWriter, request: PruneRequest) -> PruneResult:
     """Prune through the writer in small transactions until nothing is left to delete."""
-    total = PruneResult()
-    while True:
-        step: PruneResult = writer.run_sync(prune_handler, request, timeout=600)
-        total += step
-        if step.total == 0:
-            return total
+    return prune_in_steps(writer, prune_step, request, PruneResult())
 
 
 def request_for(now: datetime, days: float, rollup_days: float) -> PruneRequest:
