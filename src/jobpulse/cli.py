@@ -129,7 +129,7 @@ def _serve_workers(settings: Settings) -> None:
 
     import uvicorn
 
-    from jobpulse.api.app import worker_app
+    from jobpulse.api.app import app_from_env
     from jobpulse.store.db import make_engine, migrate
 
     try:
@@ -138,7 +138,7 @@ def _serve_workers(settings: Settings) -> None:
             migrate(engine)
         finally:
             engine.dispose()
-        worker_app()  # fail here, with one clear line, rather than in N workers
+        app_from_env()  # fail here, with one clear line, rather than in N workers
     except Exception as exc:
         raise _cannot_start(exc) from None
     # The workers read their settings from the environment, like any jobpulse process.

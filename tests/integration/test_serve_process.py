@@ -112,3 +112,22 @@ def test_several_workers_share_the_port_and_the_database(
             _wait_for_status(client, fast.json()["uuid"], "down", 6)
     assert sum(counts) == 600
     assert len(answering) == 2
+
+
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(child) for child in path.read_text().split()] if path.exists() else []
+
+
+def test_workers_stop_when_their_supervisor_is_killed(tmp_path: Path) -> None:
+    database_url = f"sqlite:///{tmp_path / 'workers.db'}"
+    server = ServerProcess(database_url, tmp_path / "server.log", JOBPULSE_WORKERS="2")
+    server.start()
+    assert server.process is not None
+    workers = _children(server.process.pid)
+    assert len(workers) >= 2
+    server.kill(signal.SIGKILL)
+    deadline = time.monotonic() + 15
+    while any(Path(f"/proc/{pid}").exists() for pid in workers):
+        assert time.monotonic() < deadline, "workers outlived their supervisor"
+        time.sleep(0.1)
