@@ -13,7 +13,7 @@ from celery import Celery
 
 from jobpulse.sdk.integrations.celery import CeleryIntegration
 from tests.integration.sdk.conftest import outcomes, reporting_to, wait_for_runs, worker_serving
-from tests.integration.sdk.workers import running_worker, worker_log
+from tests.integration.sdk.workers import celery_worker_command, running_worker, worker_log
 from tests.server import ServerProcess
 from tests.services import AMQP_URL, REDIS_URL, require_service
 
@@ -39,24 +39,7 @@ def test_the_server_shows_successes_failures_and_retries(
     )
     integration = CeleryIntegration()
     integration.setup(producer)
-    command = [
-        "python",
-        "-m",
-        "celery",
-        "-A",
-        "tests.integration.sdk.apps.celery_app",
-        "worker",
-        "-Q",
-        queue,
-        "-c",
-        "2",
-        "-P",
-        "prefork",
-        "--without-gossip",
-        "--without-mingle",
-        "-n",
-        f"{queue}@localhost",
-    ]
+    command = celery_worker_command(queue)
     log_path = tmp_path / "worker.log"
     try:
         with running_worker(command, log_path, **env):

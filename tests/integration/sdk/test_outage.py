@@ -23,7 +23,7 @@ from celery import Celery
 from jobpulse.sdk.integrations.celery import CeleryIntegration
 from tests.integration.sdk.conftest import reporting_to
 from tests.integration.sdk.receiver import EventReceiver
-from tests.integration.sdk.workers import running_worker, worker_log
+from tests.integration.sdk.workers import celery_worker_command, running_worker, worker_log
 from tests.server import ServerProcess
 from tests.services import REDIS_URL, require_service
 
@@ -51,24 +51,7 @@ def _produce_through_an_outage(
     )
     integration = CeleryIntegration()
     integration.setup(producer)
-    command = [
-        "python",
-        "-m",
-        "celery",
-        "-A",
-        "tests.integration.sdk.apps.celery_app",
-        "worker",
-        "-Q",
-        queue,
-        "-c",
-        "2",
-        "-P",
-        "prefork",
-        "--without-gossip",
-        "--without-mingle",
-        "-n",
-        f"{queue}@localhost",
-    ]
+    command = celery_worker_command(queue)
     sent: list[str] = []
     stop = threading.Event()
 

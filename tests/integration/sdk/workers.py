@@ -38,3 +38,25 @@ def running_worker(
 
 def worker_log(log_path: Path) -> str:
     return log_path.read_text(errors="replace")[-4000:] if log_path.exists() else ""
+
+
+def celery_worker_command(queue: str) -> list[str]:
+    """A prefork Celery worker (2 processes) of the test app, consuming `queue` only."""
+    return [
+        "python",
+        "-m",
+        "celery",
+        "-A",
+        "tests.integration.sdk.apps.celery_app",
+        "worker",
+        "-Q",
+        queue,
+        "-c",
+        "2",
+        "-P",
+        "prefork",
+        "--without-gossip",
+        "--without-mingle",
+        "-n",
+        f"{queue}@localhost",
+    ]
