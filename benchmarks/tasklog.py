@@ -6,6 +6,8 @@ on a fresh database, then times the read endpoints one request at a time.
 
     python benchmarks/tasklog.py --rows 200000 --database sqlite
     python benchmarks/tasklog.py --rows 200000 --database postgresql
+    python benchmarks/tasklog.py --rows 10000000 --keep /var/tmp/jp   # keep db and bodies
+    python benchmarks/tasklog.py --reads-only 'sqlite:////var/tmp/jp/bench.db'
 """
 
 from __future__ import annotations
@@ -219,6 +221,45 @@ def read_benchmark(url: str, key: str, samples: int) -> list[str]:
     return lines
 
 
+def measure_ingest(
+    args: argparse.Namespace, database_url: str, spool_path: Path, n_events: int, log: Path
+) -> None:
+    key = create_key(database_url)
+    with running_server(
+        database_url, log, JOBPULSE_LOG_LEVEL="warning", JOBPULSE_WORKERS=str(args.workers)
+    ) as server:
+        assert server.process is not None
+        cpu_before = server_cpu_seconds(server.process.pid)
+        payloads = spooled(spool_path)
+        elapsed = asyncio.run(ingest(server.url, key, payloads, args.concurrency))
+        server_cpu = server_cpu_seconds(server.process.pid) - cpu_before
+        rate = n_events / elapsed
+        print(
+            f"database {args.database}, {args.rows} runs, {n_events} events, "
+            f"{args.workers} worker(s), {args.concurrency} requests in flight"
+        )
+        verdict = "ok" if rate >= 50_000 else "MISSED"
+        print(
+            f"ingest                 {rate:9,.0f} events/s ({args.rows / elapsed:,.0f} "
+            f"runs/s, {elapsed:.1f} s; goal >= 50,000 events/s: {verdict})"
+        )
+        print(
+            f"ingest per server CPU  {n_events / server_cpu:9,.0f} events per CPU-second "
+            f"of the jobpulse process (machine load {os.getloadavg()[0]:.1f})"
+        )
+        for line in read_benchmark(server.url, key, args.samples):
+            print(line)
+
+
+def measure_reads(database_url: str, samples: int, log: Path) -> None:
+    """Reads only, on a database an earlier run kept (migrated to this code first)."""
+    key = create_key(database_url)
+    with running_server(database_url, log, JOBPULSE_LOG_LEVEL="warning") as server:
+        print(f"reads on {database_url} (machine load {os.getloadavg()[0]:.1f})")
+        for line in read_benchmark(server.url, key, samples):
+            print(line)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=200_000, help="task runs to generate")
@@ -226,45 +267,41 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=2000, help="events per request")
     parser.add_argument("--concurrency", type=int, default=4, help="requests in flight")
     parser.add_argument("--samples", type=int, default=200, help="requests per read figure")
-    parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL schema")
     parser.add_argument("--workers", type=int, default=1, help="jobpulse serve --workers")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        metavar="DIR",
+        help="keep the database (SQLite file in DIR, or the PostgreSQL schema) and the "
+        "request bodies (DIR/bodies-ROWS.bin, reused by a later run with the same --rows)",
+    )
+    parser.add_argument(
+        "--reads-only", metavar="DATABASE_URL", help="only time the reads, on a kept database"
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
-        spool_path = Path(tmp) / "bodies.bin"
-        n_events = spool_bodies(args.rows, args.batch, spool_path)
-        database_url, schema = fresh_database(args.database, Path(tmp))
+        if args.reads_only:
+            measure_reads(args.reads_only, args.samples, Path(tmp) / "server.log")
+            return
+        workdir = args.keep or Path(tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
+        spool_path = workdir / f"bodies-{args.rows}-{args.batch}.bin"
+        count_path = spool_path.with_suffix(".events")
+        if count_path.exists():
+            n_events = int(count_path.read_text())
+        else:
+            n_events = spool_bodies(args.rows, args.batch, spool_path)
+            count_path.write_text(str(n_events))
+        for stale in workdir.glob("bench.db*"):
+            stale.unlink()
+        database_url, schema = fresh_database(args.database, workdir)
         try:
-            key = create_key(database_url)
-            with running_server(
-                database_url,
-                Path(tmp) / "server.log",
-                JOBPULSE_LOG_LEVEL="warning",
-                JOBPULSE_WORKERS=str(args.workers),
-            ) as server:
-                assert server.process is not None
-                cpu_before = server_cpu_seconds(server.process.pid)
-                payloads = spooled(spool_path)
-                elapsed = asyncio.run(ingest(server.url, key, payloads, args.concurrency))
-                server_cpu = server_cpu_seconds(server.process.pid) - cpu_before
-                rate = n_events / elapsed
-                print(
-                    f"database {args.database}, {args.rows} runs, {n_events} events, "
-                    f"{args.workers} worker(s), {args.concurrency} requests in flight"
-                )
-                verdict = "ok" if rate >= 50_000 else "MISSED"
-                print(
-                    f"ingest                 {rate:9,.0f} events/s ({args.rows / elapsed:,.0f} "
-                    f"runs/s, {elapsed:.1f} s; goal >= 50,000 events/s: {verdict})"
-                )
-                print(
-                    f"ingest per server CPU  {n_events / server_cpu:9,.0f} events per CPU-second "
-                    f"of the jobpulse process (machine load {os.getloadavg()[0]:.1f})"
-                )
-                for line in read_benchmark(server.url, key, args.samples):
-                    print(line)
+            measure_ingest(args, database_url, spool_path, n_events, workdir / "server.log")
         finally:
-            if not args.keep:
+            if args.keep:
+                print(f"kept the database: {database_url}")
+            else:
                 drop_schema(schema)
 
 

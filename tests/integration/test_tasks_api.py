@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from jobpulse.runtime import Runtime
 from jobpulse.store.tasks_retention import prune, request_for
@@ -143,6 +144,50 @@ def test_stats_percentiles_match_numpy(client: TestClient) -> None:
         expected = float(np.percentile(millis, q, method="lower"))
         assert stats[f"p{q}_duration_ms"] == pytest.approx(expected, rel=0.02), q
     assert stats["avg_duration_ms"] == pytest.approx(float(millis.mean()), rel=1e-6)
+
+
+def _histograms(runtime: Runtime) -> tuple[dict[Any, int], dict[Any, int]]:
+    """Per-task histograms summed per project, and the per-project histograms, nonzero."""
+    with runtime.engine.connect() as conn:
+        summed = conn.execute(
+            text(
+                "SELECT project_id, period, bucket_start, bucket, SUM(count) "
+                "FROM task_rollup_durations GROUP BY project_id, period, bucket_start, bucket"
+            )
+        ).all()
+        stored = conn.execute(
+            text(
+                "SELECT project_id, period, bucket_start, bucket, count FROM task_project_durations"
+            )
+        ).all()
+    return (
+        {tuple(row[:4]): row[4] for row in summed if row[4]},
+        {tuple(row[:4]): row[4] for row in stored if row[4]},
+    )
+
+
+def test_project_histograms_follow_the_per_task_ones(client: TestClient, runtime: Runtime) -> None:
+    rng = random.Random(3)
+    events: list[dict[str, Any]] = []
+    for i in range(200):
+        events += lifecycle(
+            f"h-{i}", 60 + i * 37, rng.lognormvariate(0, 1.5), task_name=f"task.{i % 7}"
+        )
+    finishes = [e for e in events if e["type"] == "succeeded"]
+    # Finishes first, then the rest: every run's duration (and bucket) changes once.
+    post(client, finishes[::2])
+    post(client, [e for e in events if e not in finishes[::2]])
+    post(client, lifecycle("old", 10 * 86400, 3.0))
+    summed, stored = _histograms(runtime)
+    assert summed == stored and sum(stored.values()) == 2 * 201
+    per_task = [
+        client.get("/api/v1/tasks/stats", params={"task_name": f"task.{i}"}).json()["total"]
+        for i in range(7)
+    ]
+    assert sum(per_task) == client.get("/api/v1/tasks/stats").json()["total"] == 200
+    prune(runtime.writer, request_for(NOW, days=5, rollup_days=6))
+    summed, stored = _histograms(runtime)
+    assert summed == stored and sum(stored.values()) == 2 * 200
 
 
 def test_timeline_overview_errors_and_related(client: TestClient) -> None:

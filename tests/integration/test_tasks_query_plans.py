@@ -16,17 +16,18 @@ from jobpulse.runtime import Runtime
 from jobpulse.store.alert_task_facts import task_windows
 from jobpulse.store.projects import ensure_project
 from jobpulse.store.tasks_queries import Page, TaskFilter, list_runs
+from jobpulse.store.tasks_stats import totals
 
 NOW = datetime(2026, 11, 24, 12, tzinfo=UTC)
 
 
 @contextmanager
-def captured(conn: Connection) -> Iterator[list[tuple[str, Any]]]:
-    """SELECTs on task_runs sent on `conn`, with their parameters."""
+def captured(conn: Connection, table: str = "task_runs") -> Iterator[list[tuple[str, Any]]]:
+    """SELECTs on `table` sent on `conn`, with their parameters."""
     seen: list[tuple[str, Any]] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT") and "task_runs" in statement:
+        if statement.lstrip().upper().startswith("SELECT") and table in statement:
             seen.append((statement, parameters))
 
     event.listen(conn, "before_cursor_execute", record)
@@ -68,12 +69,14 @@ LISTS = {
 }
 
 
-def _plans(runtime: Runtime, send: Callable[[Connection, int], object]) -> list[str]:
+def _plans(
+    runtime: Runtime, send: Callable[[Connection, int], object], table: str = "task_runs"
+) -> list[str]:
     with runtime.engine.begin() as conn:
         project_id = ensure_project(conn)
-        with captured(conn) as seen:
+        with captured(conn, table) as seen:
             send(conn, project_id)
-        assert seen, "no query on task_runs was sent"
+        assert seen, f"no query on {table} was sent"
         return [plan(conn, statement, parameters) for statement, parameters in seen]
 
 
@@ -102,3 +105,13 @@ def test_alert_windows_read_recent_finishes_by_index(runtime: Runtime) -> None:
     for text in plans:
         with runtime.engine.connect() as conn:
             assert not scans_every_run(conn, text), text
+
+
+def test_project_wide_stats_read_project_histograms_by_index(runtime: Runtime) -> None:
+    since = NOW - timedelta(hours=24)
+    plans = _plans(runtime, lambda conn, pid: totals(conn, pid, since), "_durations")
+    assert len(plans) == 1 and "task_rollup_durations" not in plans[0], plans
+    if runtime.engine.dialect.name == "sqlite":
+        assert "SEARCH task_project_durations USING INDEX" in plans[0], plans[0]
+    else:
+        assert "Index" in plans[0] and "Seq Scan" not in plans[0], plans[0]

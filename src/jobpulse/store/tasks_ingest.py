@@ -27,6 +27,7 @@ from jobpulse.store.tasks_rows import (
 )
 from jobpulse.store.tasks_tables import (
     task_attempts,
+    task_project_durations,
     task_rollup_durations,
     task_rollups,
     task_runs,
@@ -199,6 +200,10 @@ _ADD_DURATIONS = BulkInsert(
     (*_ROLLUP_KEY, "bucket"),
     adding=("count",),
 )
+_PROJECT_KEY = ("project_id", "period", "bucket_start", "bucket")
+_ADD_PROJECT_DURATIONS = BulkInsert(
+    task_project_durations, (*_PROJECT_KEY, "count"), _PROJECT_KEY, adding=("count",)
+)
 
 
 def _apply_rollups(conn: Connection, delta: RollupDelta) -> None:
@@ -220,5 +225,16 @@ def _apply_rollups(conn: Connection, delta: RollupDelta) -> None:
         [
             {**dict(zip(_ROLLUP_KEY, key, strict=True)), "bucket": bucket, "count": n}
             for (key, bucket), n in sorted(durations.items())
+        ],
+    )
+    per_project: dict[tuple[int, int, float, int], int] = defaultdict(int)
+    for (key, bucket), n in durations.items():
+        per_project[key[0], key[3], key[4], bucket] += n
+    _ADD_PROJECT_DURATIONS(
+        conn,
+        [
+            dict(zip(_PROJECT_KEY, key, strict=True)) | {"count": n}
+            for key, n in sorted(per_project.items())
+            if n
         ],
     )

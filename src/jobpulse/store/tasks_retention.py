@@ -13,6 +13,7 @@ from jobpulse.store.retention import Pruner, delete_oldest, prune_in_steps
 from jobpulse.store.tasks_tables import (
     HOUR,
     MINUTE,
+    task_project_durations,
     task_rollup_durations,
     task_rollups,
     task_runs,
@@ -51,7 +52,7 @@ def prune_step(conn: Connection, request: PruneRequest) -> PruneResult:
     result.runs = delete_oldest(
         conn, task_runs, task_runs.c.id, task_runs.c.created_at < runs_cutoff
     )
-    for table in (task_rollups, task_rollup_durations):
+    for table in (task_rollups, task_rollup_durations, task_project_durations):
         for period, cutoff in ((MINUTE, runs_cutoff), (HOUR, request.rollups_before)):
             result.rollups += int(
                 conn.execute(

@@ -18,6 +18,7 @@ from jobpulse.store.tasks_tables import (
     HOUR,
     MINUTE,
     ROLLUP_STATUSES,
+    task_project_durations,
     task_rollup_durations,
     task_rollups,
 )
@@ -99,7 +100,8 @@ def totals(
     row = conn.execute(select(*sums).where(*scope, _window(task_rollups, since, until))).one()
     found.add(row)
     if with_histogram:
-        t = task_rollup_durations
+        whole_project = task_name is None and queue_name is None
+        t = task_project_durations if whole_project else task_rollup_durations
         buckets = conn.execute(
             select(t.c.bucket, func.sum(t.c.count))
             .where(*_scope(t, project_id, task_name, queue_name), _window(t, since, until))

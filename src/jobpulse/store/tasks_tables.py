@@ -100,7 +100,6 @@ task_attempts = Table(
 )
 
 
-
 def _rollup_key() -> list[Column[object]]:
     """Project, task and queue, and the start of a minute (period 60) or an hour (3600)."""
     return [
@@ -140,5 +139,20 @@ task_rollup_durations = Table(
         "queue_name",
         "bucket",
         name="uq_task_rollup_durations",
+    ),
+)
+
+# The same histograms summed over all tasks and queues of a project: project-wide stats
+# read one row per duration bucket and period instead of one per task, queue and bucket.
+task_project_durations = Table(
+    "task_project_durations",
+    metadata,
+    Column("project_id", Integer, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("period", SmallInteger, nullable=False),
+    Column("bucket_start", Float(precision=53), nullable=False),
+    Column("bucket", SmallInteger, nullable=False),
+    Column("count", Integer, nullable=False, default=0),
+    UniqueConstraint(
+        "project_id", "period", "bucket_start", "bucket", name="uq_task_project_durations"
     ),
 )
