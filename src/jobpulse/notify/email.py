@@ -82,14 +82,20 @@ def email_message(notice: Notice, settings: EmailSettings) -> EmailMessage:
 def _smtp_failure(exc: Exception) -> DeliveryError:
     """Map an smtplib/socket failure: 4xx replies and network trouble are worth a retry."""
     if isinstance(exc, smtplib.SMTPResponseException):
-        text = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) \
+        text = (
+            exc.smtp_error.decode(errors="replace")
+            if isinstance(exc.smtp_error, bytes)
             else str(exc.smtp_error)
-        return DeliveryError(f"email: SMTP {exc.smtp_code}: {text}",
-                             retryable=400 <= exc.smtp_code < 500)
+        )
+        return DeliveryError(
+            f"email: SMTP {exc.smtp_code}: {text}", retryable=400 <= exc.smtp_code < 500
+        )
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _ in exc.recipients.values()]
-        return DeliveryError(f"email: every recipient refused: {codes}",
-                             retryable=all(400 <= code < 500 for code in codes))
+        return DeliveryError(
+            f"email: every recipient refused: {codes}",
+            retryable=all(400 <= code < 500 for code in codes),
+        )
     if isinstance(exc, smtplib.SMTPNotSupportedError | ssl.SSLCertVerificationError):
         return DeliveryError(f"email: {exc}", retryable=False)
     if isinstance(exc, TimeoutError):
@@ -107,8 +113,9 @@ class EmailChannel:
     def _connect(self) -> smtplib.SMTP:
         s = self.settings
         if s.security == "tls":
-            return smtplib.SMTP_SSL(s.host, s.effective_port, timeout=s.timeout_seconds,
-                                    context=s.tls_context())
+            return smtplib.SMTP_SSL(
+                s.host, s.effective_port, timeout=s.timeout_seconds, context=s.tls_context()
+            )
         return smtplib.SMTP(s.host, s.effective_port, timeout=s.timeout_seconds)
 
     def send(self, notice: Notice) -> None:

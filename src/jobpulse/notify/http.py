@@ -85,8 +85,9 @@ def send_request(
     return response
 
 
-def post_json(kind: str, url: str, payload: Any, *, timeout: float,
-              headers: dict[str, str] | None = None) -> httpx.Response:
+def post_json(
+    kind: str, url: str, payload: Any, *, timeout: float, headers: dict[str, str] | None = None
+) -> httpx.Response:
     return send_request(kind, "POST", url, json=payload, timeout=timeout, headers=headers)
 
 
@@ -112,5 +113,10 @@ class JsonPostChannel(Generic[SettingsT]):
         return {}
 
     def send(self, notice: Notice) -> None:
-        post_json(self.kind, self.endpoint(), self.payload(notice),
-                  timeout=self.settings.timeout_seconds, headers=self.headers())
+        post_json(
+            self.kind,
+            self.endpoint(),
+            self.payload(notice),
+            timeout=self.settings.timeout_seconds,
+            headers=self.headers(),
+        )

@@ -135,8 +135,10 @@ HTML = Markup(
 def message(notice: Notice, markup: Markup, *, with_headline: bool = True) -> str:
     """The whole notice as text in `markup`: headline, facts, why, link."""
     lines = [markup.bold(markup.escape(headline(notice)))] if with_headline else []
-    lines += [f"{markup.bold(markup.escape(label + ':'))} {markup.escape(value)}"
-              for label, value in facts(notice)]
+    lines += [
+        f"{markup.bold(markup.escape(label + ':'))} {markup.escape(value)}"
+        for label, value in facts(notice)
+    ]
     lines += ["", markup.escape(summary(notice))]
     if notice.url:
         lines += ["", markup.link(markup.escape(LINK_TEXT), notice.url)]

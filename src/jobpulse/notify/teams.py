@@ -20,10 +20,18 @@ class TeamsSettings(ChannelSettings):
 def adaptive_card_payload(notice: Notice) -> dict[str, Any]:
     """The Workflows ("Post to a channel when a webhook request is received") shape."""
     body: list[dict[str, Any]] = [
-        {"type": "TextBlock", "text": headline(notice), "weight": "bolder", "size": "medium",
-         "wrap": True, "style": "heading"},
-        {"type": "FactSet",
-         "facts": [{"title": label, "value": value} for label, value in facts(notice)]},
+        {
+            "type": "TextBlock",
+            "text": headline(notice),
+            "weight": "bolder",
+            "size": "medium",
+            "wrap": True,
+            "style": "heading",
+        },
+        {
+            "type": "FactSet",
+            "facts": [{"title": label, "value": value} for label, value in facts(notice)],
+        },
         {"type": "TextBlock", "text": summary(notice), "wrap": True},
     ]
     card: dict[str, Any] = {
@@ -65,8 +73,11 @@ def message_card_payload(notice: Notice) -> dict[str, Any]:
     }
     if notice.url:
         payload["potentialAction"] = [
-            {"@type": "OpenUri", "name": LINK_TEXT,
-             "targets": [{"os": "default", "uri": notice.url}]}
+            {
+                "@type": "OpenUri",
+                "name": LINK_TEXT,
+                "targets": [{"os": "default", "uri": notice.url}],
+            }
         ]
     return payload
 

@@ -28,8 +28,20 @@ SIGNATURE_HEADER = "X-Jobpulse-Signature"
 NOTICE_ID_HEADER = "X-Jobpulse-Notice-Id"
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[^{}\s]+)?)\s*\}\}")
 PLACEHOLDER_NAMES = frozenset(
-    ("id", "kind", "severity", "title", "subject", "since", "summary", "url", "dedup_key",
-     "headline", "text", "labels")
+    (
+        "id",
+        "kind",
+        "severity",
+        "title",
+        "subject",
+        "since",
+        "summary",
+        "url",
+        "dedup_key",
+        "headline",
+        "text",
+        "labels",
+    )
 )
 _HEADER_NAME = r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$"
 
@@ -53,8 +65,11 @@ def _placeholders(template: Any) -> list[str]:
     if isinstance(template, str):
         return PLACEHOLDER.findall(template)
     if isinstance(template, dict):
-        return [name for key, value in template.items()
-                for name in _placeholders(key) + _placeholders(value)]
+        return [
+            name
+            for key, value in template.items()
+            for name in _placeholders(key) + _placeholders(value)
+        ]
     if isinstance(template, list):
         return [name for item in template for name in _placeholders(item)]
     return []
@@ -140,5 +155,11 @@ class WebhookChannel:
         }
         if self.settings.secret:
             headers[self.settings.signature_header] = signature(self.settings.secret, body)
-        send_request(self.kind, self.settings.method, self.settings.url, content=body,
-                     headers=headers, timeout=self.settings.timeout_seconds)
+        send_request(
+            self.kind,
+            self.settings.method,
+            self.settings.url,
+            content=body,
+            headers=headers,
+            timeout=self.settings.timeout_seconds,
+        )

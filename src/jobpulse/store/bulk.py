@@ -126,9 +126,14 @@ class BulkInsert:
             self._conflict = f" ON CONFLICT ({', '.join(conflict_columns)}) {action}"
 
     def __call__(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-        if not rows:
+        if rows:
+            self.tuples(conn, [self._convert(row) for row in rows])
+
+    def tuples(self, conn: Connection, values: Sequence[tuple[Any, ...]]) -> None:
+        """Rows given as tuples in `columns` order, with values the driver takes as they are
+        (no timestamps or JSON): the hot paths that build rows themselves skip the dicts."""
+        if not values:
             return
-        values = [self._convert(row) for row in rows]
         if conn.dialect.name == "postgresql":
             self._copy(conn, values)
             return
@@ -137,7 +142,7 @@ class BulkInsert:
         sql = f"INSERT INTO {self._table} ({self._names}) VALUES ({marks}){self._conflict}"
         conn.exec_driver_sql(sql, values)
 
-    def _copy(self, conn: Connection, values: list[tuple[Any, ...]]) -> None:
+    def _copy(self, conn: Connection, values: Sequence[tuple[Any, ...]]) -> None:
         """PostgreSQL: COPY, straight into the table, or through a temporary stage table
         when conflicts must be resolved (key order, so concurrent nodes never deadlock)."""
         if not self._conflict:
@@ -155,7 +160,7 @@ class BulkInsert:
         )
         conn.exec_driver_sql(f"DELETE FROM {stage}")
 
-    def _copy_into(self, conn: Connection, table: str, values: list[tuple[Any, ...]]) -> None:
+    def _copy_into(self, conn: Connection, table: str, values: Sequence[tuple[Any, ...]]) -> None:
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
             with cursor.copy(f"COPY {table} ({self._names}) FROM STDIN") as copy:

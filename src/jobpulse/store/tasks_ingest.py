@@ -19,6 +19,8 @@ from jobpulse.domain.runs import Run, TaskEvent, fold_all
 from jobpulse.store.bulk import BulkInsert
 from jobpulse.store.tasks_rows import (
     ATTEMPT_COLUMNS,
+    ROLLUP_KEY_COLUMNS,
+    ROLLUP_VALUE_COLUMNS,
     RUN_STATE_COLUMNS,
     RollupDelta,
     attempt_values,
@@ -34,7 +36,6 @@ from jobpulse.store.tasks_tables import (
 )
 
 _CHUNK = 5000
-_ROLLUP_KEY = ("project_id", "task_name", "queue_name", "period", "bucket_start")
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,26 @@ def _load_attempts(conn: Connection, run_ids: list[int]) -> dict[int, list[RowMa
     return found
 
 
+def _new_run_ids(conn: Connection, count: int) -> list[int]:
+    """Ids for new runs, known before the insert so their attempts need no second lookup.
+
+    SQLite: the writer's transaction began IMMEDIATE, so nobody else inserts until it ends
+    (and a transaction that did not would fail on its stale snapshot or on the primary key,
+    never store a wrong id). PostgreSQL: from the id sequence, which nodes share safely.
+    """
+    if not count:
+        return []
+    if conn.dialect.name == "postgresql":
+        found = conn.exec_driver_sql(
+            "SELECT nextval(pg_get_serial_sequence('task_runs', 'id')) "
+            "FROM generate_series(1, %(count)s)",
+            {"count": count},
+        )
+        return [row[0] for row in found]
+    highest = conn.exec_driver_sql("SELECT max(id) FROM task_runs").scalar() or 0
+    return list(range(highest + 1, highest + 1 + count))
+
+
 class TaskIngest:
     """Writer batch handler for EventBatch; the result per batch is its number of events."""
 
@@ -88,7 +109,7 @@ class TaskIngest:
             by_job: dict[int, dict[str, list[TaskEvent]]] = defaultdict(lambda: defaultdict(list))
             for (project_id, job_id, _, _), event in unique.items():
                 by_job[project_id][job_id].append(event)
-            delta = RollupDelta.empty()
+            delta = RollupDelta()
             for project_id, events_by_job in by_job.items():
                 self._apply_project(conn, project_id, events_by_job, delta)
             _apply_rollups(conn, delta)
@@ -125,19 +146,16 @@ class TaskIngest:
         if not runs:
             return
         rows = []
-        for run in runs:
+        attempt_rows = []
+        for run, run_id in zip(runs, _new_run_ids(conn, len(runs)), strict=True):
             values = run_values(run)
             delta.add(project_id, values, 1)
-            rows.append({"project_id": project_id, "job_id": run.job_id, **values})
+            rows.append({"id": run_id, "project_id": project_id, "job_id": run.job_id, **values})
+            attempt_rows += [
+                {"run_id": run_id, "number": attempt.number, **attempt_values(attempt)}
+                for attempt in run.attempts.values()
+            ]
         _INSERT_RUNS(conn, rows)
-        ids = _by_job_id(
-            conn, project_id, [run.job_id for run in runs], task_runs.c.job_id, task_runs.c.id
-        )
-        attempt_rows = [
-            {"run_id": ids[run.job_id]["id"], "number": attempt.number, **attempt_values(attempt)}
-            for run in runs
-            for attempt in run.attempts.values()
-        ]
         _INSERT_ATTEMPTS(conn, attempt_rows)
 
     @staticmethod
@@ -171,7 +189,7 @@ class TaskIngest:
             conn.execute(_UPDATE_ATTEMPT, changed_attempts)
 
 
-_INSERT_RUNS = BulkInsert(task_runs, ("project_id", "job_id", *RUN_STATE_COLUMNS))
+_INSERT_RUNS = BulkInsert(task_runs, ("id", "project_id", "job_id", *RUN_STATE_COLUMNS))
 _INSERT_ATTEMPTS = BulkInsert(task_attempts, ("run_id", "number", *ATTEMPT_COLUMNS))
 _UPDATE_RUN = (
     update(task_runs)
@@ -190,14 +208,16 @@ _UPDATE_ATTEMPT = (
 )
 
 
-_ROLLUP_VALUES = tuple(c.name for c in task_rollups.columns if c.name not in _ROLLUP_KEY)
 _ADD_ROLLUPS = BulkInsert(
-    task_rollups, (*_ROLLUP_KEY, *_ROLLUP_VALUES), _ROLLUP_KEY, adding=_ROLLUP_VALUES
+    task_rollups,
+    (*ROLLUP_KEY_COLUMNS, *ROLLUP_VALUE_COLUMNS),
+    ROLLUP_KEY_COLUMNS,
+    adding=ROLLUP_VALUE_COLUMNS,
 )
 _ADD_DURATIONS = BulkInsert(
     task_rollup_durations,
-    (*_ROLLUP_KEY, "bucket", "count"),
-    (*_ROLLUP_KEY, "bucket"),
+    (*ROLLUP_KEY_COLUMNS, "bucket", "count"),
+    (*ROLLUP_KEY_COLUMNS, "bucket"),
     adding=("count",),
 )
 _PROJECT_KEY = ("project_id", "period", "bucket_start", "bucket")
@@ -208,33 +228,6 @@ _ADD_PROJECT_DURATIONS = BulkInsert(
 
 def _apply_rollups(conn: Connection, delta: RollupDelta) -> None:
     """Add the batch's changes to the rollups, in key order (no deadlocks between nodes)."""
-    counts, durations = delta.nonzero()
-    _ADD_ROLLUPS(
-        conn,
-        [
-            {
-                **dict(zip(_ROLLUP_KEY, key, strict=True)),
-                **dict.fromkeys(_ROLLUP_VALUES, 0),
-                **values,
-            }
-            for key, values in sorted(counts.items())
-        ],
-    )
-    _ADD_DURATIONS(
-        conn,
-        [
-            {**dict(zip(_ROLLUP_KEY, key, strict=True)), "bucket": bucket, "count": n}
-            for (key, bucket), n in sorted(durations.items())
-        ],
-    )
-    per_project: dict[tuple[int, int, float, int], int] = defaultdict(int)
-    for (key, bucket), n in durations.items():
-        per_project[key[0], key[3], key[4], bucket] += n
-    _ADD_PROJECT_DURATIONS(
-        conn,
-        [
-            dict(zip(_PROJECT_KEY, key, strict=True)) | {"count": n}
-            for key, n in sorted(per_project.items())
-            if n
-        ],
-    )
+    _ADD_ROLLUPS.tuples(conn, delta.count_rows())
+    _ADD_DURATIONS.tuples(conn, delta.duration_rows())
+    _ADD_PROJECT_DURATIONS.tuples(conn, delta.project_duration_rows())

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import RowMapping
@@ -12,7 +11,7 @@ from sqlalchemy import RowMapping
 from jobpulse.domain.errors import fingerprint
 from jobpulse.domain.runs import Attempt, EventType, Run, RunView, view
 from jobpulse.domain.stats import bucket_of
-from jobpulse.store.tasks_tables import HOUR, MINUTE
+from jobpulse.store.tasks_tables import HOUR, MINUTE, ROLLUP_STATUSES
 
 RUN_STATE_COLUMNS = (
     "task_name",
@@ -136,40 +135,56 @@ def run_of(row: RowMapping, attempt_rows: Iterable[RowMapping]) -> Run:
 
 
 RollupKey = tuple[int, str, str, int, float]  # project, task, queue, period, bucket start
+ProjectBucketKey = tuple[int, int, float, int]  # project, period, bucket start, bucket
+ROLLUP_KEY_COLUMNS = ("project_id", "task_name", "queue_name", "period", "bucket_start")
+ROLLUP_VALUE_COLUMNS = (*(f"n_{s}" for s in ROLLUP_STATUSES), "duration_count", "duration_sum_ms")
+_STATUS_INDEX = {status: index for index, status in enumerate(ROLLUP_STATUSES)}
+_DURATION_COUNT = len(ROLLUP_STATUSES)
+_DURATION_SUM = _DURATION_COUNT + 1
 
 
 @dataclass
 class RollupDelta:
-    """Changes to apply to the rollup tables, summed per key so each key is written once."""
+    """Changes to apply to the rollup tables, summed per key so each key is written once:
+    counts per task/queue/bucket (ROLLUP_VALUE_COLUMNS), duration histograms per task/queue
+    and per project."""
 
-    counts: dict[RollupKey, dict[str, float]]
-    durations: dict[tuple[RollupKey, int], int]
-
-    @classmethod
-    def empty(cls) -> RollupDelta:
-        return cls({}, {})
+    counts: dict[RollupKey, list[float]] = field(default_factory=dict)
+    durations: dict[tuple[RollupKey, int], int] = field(default_factory=dict)
+    project_durations: dict[ProjectBucketKey, int] = field(default_factory=dict)
 
     def add(self, project_id: int, values: Mapping[str, Any], sign: int) -> None:
         """Add (sign=1) or take back (sign=-1) what one run row contributes."""
-        created: datetime = values["created_at"]
-        epoch = created.timestamp()
+        epoch = values["created_at"].timestamp()
         duration = values["duration_ms"]
+        status = _STATUS_INDEX[values["status"]]
+        bucket = bucket_of(duration) if duration is not None else 0
         for period in (MINUTE, HOUR):
-            key = (project_id, values["task_name"], values["queue_name"], period,
-                   float(epoch // period * period))  # fmt: skip
-            counts = self.counts.setdefault(key, {})
-            status_column = f"n_{values['status']}"
-            counts[status_column] = counts.get(status_column, 0) + sign
+            start = float(epoch // period * period)
+            key = (project_id, values["task_name"], values["queue_name"], period, start)
+            counts = self.counts.get(key)
+            if counts is None:
+                counts = self.counts[key] = [0] * len(ROLLUP_VALUE_COLUMNS)
+            counts[status] += sign
             if duration is not None:
-                counts["duration_count"] = counts.get("duration_count", 0) + sign
-                counts["duration_sum_ms"] = counts.get("duration_sum_ms", 0.0) + sign * duration
-                bucket_key = (key, bucket_of(duration))
+                counts[_DURATION_COUNT] += sign
+                counts[_DURATION_SUM] += sign * duration
+                bucket_key = (key, bucket)
                 self.durations[bucket_key] = self.durations.get(bucket_key, 0) + sign
+                project_key = (project_id, period, start, bucket)
+                self.project_durations[project_key] = (
+                    self.project_durations.get(project_key, 0) + sign
+                )
 
-    def nonzero(self) -> tuple[dict[RollupKey, dict[str, float]], dict[tuple[RollupKey, int], int]]:
-        counts = {}
-        for key, values in self.counts.items():
-            kept = {column: value for column, value in values.items() if value}
-            if kept:
-                counts[key] = kept
-        return counts, {key: n for key, n in self.durations.items() if n}
+    def count_rows(self) -> list[tuple[Any, ...]]:
+        """(*ROLLUP_KEY_COLUMNS, *ROLLUP_VALUE_COLUMNS) of every key that changed, in key
+        order (so concurrent nodes lock rows in the same order)."""
+        return [(*key, *values) for key, values in sorted(self.counts.items()) if any(values)]
+
+    def duration_rows(self) -> list[tuple[Any, ...]]:
+        """(*ROLLUP_KEY_COLUMNS, bucket, count), in key order."""
+        return [(*key, bucket, n) for (key, bucket), n in sorted(self.durations.items()) if n]
+
+    def project_duration_rows(self) -> list[tuple[Any, ...]]:
+        """(project_id, period, bucket_start, bucket, count), in key order."""
+        return [(*key, n) for key, n in sorted(self.project_durations.items()) if n]

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, or_, select
 
 from jobpulse.domain.stats import merge, percentile
+from jobpulse.store.tasks_rows import ROLLUP_VALUE_COLUMNS
 from jobpulse.store.tasks_tables import (
     HOUR,
     MINUTE,
@@ -23,7 +24,7 @@ from jobpulse.store.tasks_tables import (
     task_rollups,
 )
 
-_COUNT_COLUMNS = (*(f"n_{s}" for s in ROLLUP_STATUSES), "duration_count", "duration_sum_ms")
+_COUNT_COLUMNS = ROLLUP_VALUE_COLUMNS
 
 
 @dataclass

@@ -25,5 +25,3 @@ class QueueIntegration:
 
     def install(self) -> None:
         raise NotImplementedError
-
-
