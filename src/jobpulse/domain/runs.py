@@ -15,6 +15,10 @@ from typing import Any
 
 
 class EventType(StrEnum):
+    # Hash as the plain string (equal to it anyway): Enum.__hash__ is a Python call, and
+    # the fold looks these up several times per event.
+    __hash__ = str.__hash__
+
     ENQUEUED = "enqueued"
     DEFERRED = "deferred"
     STARTED = "started"
@@ -26,6 +30,8 @@ class EventType(StrEnum):
 
 
 class RunStatus(StrEnum):
+    __hash__ = str.__hash__  # as EventType
+
     DEFERRED = "deferred"
     QUEUED = "queued"
     IN_PROGRESS = "in_progress"
@@ -206,22 +212,25 @@ def _merge_run(run: _Fields, event: TaskEvent) -> None:
         run["task_name"] = event.task_name
     if event.queue > run["queue_name"]:
         run["queue_name"] = event.queue
-    run["first_seen_at"] = min(run["first_seen_at"], event.ts)
-    run["last_seen_at"] = max(run["last_seen_at"], event.ts)
-    for name, value in (
-        ("args", event.args),
-        ("kwargs", event.kwargs),
-        ("tags", event.tags),
-        ("trace_id", event.trace_id),
-    ):
-        if run[name] is None and value is not None:
-            run[name] = value
+    if event.ts < run["first_seen_at"]:
+        run["first_seen_at"] = event.ts
+    if event.ts > run["last_seen_at"]:
+        run["last_seen_at"] = event.ts
+    if run["args"] is None:
+        run["args"] = event.args
+    if run["kwargs"] is None:
+        run["kwargs"] = event.kwargs
+    if run["tags"] is None:
+        run["tags"] = event.tags
+    if run["trace_id"] is None:
+        run["trace_id"] = event.trace_id
     if event.max_retries is not None:
         known = run["max_retries"]
         run["max_retries"] = event.max_retries if known is None else max(known, event.max_retries)
     if event.retries is not None and event.retries > run["retries_reported"]:
         run["retries_reported"] = event.retries
-    run["expire_time"] = _earliest(run["expire_time"], event.expires)
+    if event.expires is not None:
+        run["expire_time"] = _earliest(run["expire_time"], event.expires)
 
 
 def new_run(event: TaskEvent) -> Run:
@@ -234,18 +243,20 @@ def new_run(event: TaskEvent) -> Run:
     )
 
 
+_EMPTY_ATTEMPT: _Fields = dict(Attempt(0).__dict__)
+
+
 def fold_all(run: Run | None, events: list[TaskEvent]) -> Run | None:
     """Merge events into a run (None: the job was never seen); order does not matter."""
     if not events:
         return run
-    base = run or new_run(events[0])
-    fields = dict(base.__dict__)
-    attempts = {number: dict(a.__dict__) for number, a in base.attempts.items()}
+    fields = dict((run or new_run(events[0])).__dict__)
+    attempts = {number: dict(a.__dict__) for number, a in fields["attempts"].items()}
     for event in events:
         _merge_run(fields, event)
         attempt = attempts.get(event.attempt)
         if attempt is None:
-            attempt = attempts[event.attempt] = dict(Attempt(event.attempt).__dict__)
+            attempt = attempts[event.attempt] = {**_EMPTY_ATTEMPT, "number": event.attempt}
         _merge_attempt(attempt, event)
     fields["attempts"] = {number: Attempt(**a) for number, a in attempts.items()}
     return Run(**fields)
@@ -273,24 +284,42 @@ def view(run: Run) -> RunView:
     duration_ms = None
     if latest.started_at is not None and latest.finished_at is not None:
         duration_ms = max(0.0, (latest.finished_at - latest.started_at).total_seconds() * 1000)
-    failing = status in _FAILING_STATUSES
-    newest_first = [run.attempts[n] for n in reversed(numbers)]
-    with_error = [a for a in newest_first if a.error]
-    error_source = with_error[0] if failing and with_error else None
-    retried = [a for a in newest_first if a.outcome == EventType.RETRIED]
-    queued = [a.queued_at for a in newest_first if a.queued_at is not None]
-    workers = [a.worker_id for a in newest_first if a.worker_id]
+    error_source = None
+    first_retried = None
+    enqueue_time = None
+    worker_id = None
+    retried = 0
+    # One pass over the attempts, newest first (nearly every run has exactly one).
+    for number in reversed(numbers):
+        attempt = run.attempts[number]
+        if attempt.error and error_source is None:
+            error_source = attempt
+        if attempt.outcome == EventType.RETRIED:
+            retried += 1
+            first_retried = first_retried or attempt
+        if attempt.queued_at is not None and (
+            enqueue_time is None or attempt.queued_at < enqueue_time
+        ):
+            enqueue_time = attempt.queued_at
+        worker_id = worker_id or attempt.worker_id
+    if status not in _FAILING_STATUSES:
+        error_source = None
+    terminal = status in TERMINAL_STATUSES
     return RunView(
         status=status,
-        enqueue_time=min(queued) if queued else None,
+        enqueue_time=enqueue_time,
         start_time=latest.started_at,
-        finish_time=latest.finished_at if status in TERMINAL_STATUSES else None,
-        duration_ms=duration_ms if status in TERMINAL_STATUSES else None,
-        success={RunStatus.SUCCESS: True, RunStatus.FAILED: False}.get(status),
+        finish_time=latest.finished_at if terminal else None,
+        duration_ms=duration_ms if terminal else None,
+        success=True
+        if status is RunStatus.SUCCESS
+        else False
+        if status is RunStatus.FAILED
+        else None,
         result=latest.result if status == RunStatus.SUCCESS else None,
         error_message=error_source.error if error_source else None,
         traceback=error_source.traceback if error_source else None,
-        worker_id=workers[0] if workers else None,
-        job_retries=max(run.retries_reported, numbers[-1] - 1, len(retried)),
-        job_retry_after=retried[0].retry_after if retried else None,
+        worker_id=worker_id,
+        job_retries=max(run.retries_reported, numbers[-1] - 1, retried),
+        job_retry_after=first_retried.retry_after if first_retried else None,
     )
