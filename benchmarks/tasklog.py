@@ -293,8 +293,9 @@ def main() -> None:
         else:
             n_events = spool_bodies(args.rows, args.batch, spool_path)
             count_path.write_text(str(n_events))
-        for stale in workdir.glob("bench.db*"):
-            stale.unlink()
+        if args.database == "sqlite":
+            for stale in workdir.glob("bench.db*"):
+                stale.unlink()
         database_url, schema = fresh_database(args.database, workdir)
         try:
             measure_ingest(args, database_url, spool_path, n_events, workdir / "server.log")

@@ -130,6 +130,56 @@ def test_cursor_paging_walks_every_row_once(client: TestClient) -> None:
     assert seen[-1] in {f"page-{i}" for i in range(23)} | {"queued-only"}
 
 
+def _walk(client: TestClient, params: dict[str, Any], by_cursor: bool) -> list[str]:
+    seen: list[str] = []
+    params = {**params, "page_size": 4}
+    while True:
+        page = client.get("/api/v1/tasks", params=params).json()
+        seen += [r["job_id"] for r in page["results"]]
+        if not page["next_cursor"]:
+            return seen
+        if by_cursor:
+            params["cursor"] = page["next_cursor"]
+        else:
+            params["page"] = params.get("page", 1) + 1
+
+
+@pytest.mark.parametrize("by_cursor", [False, True])
+def test_lists_of_several_statuses_or_queues_page_newest_first(
+    client: TestClient, by_cursor: bool
+) -> None:
+    events: list[dict[str, Any]] = []
+    for i in range(30):
+        outcome = ("succeeded", "failed", "started")[i % 3]
+        queue = ("mail", "reports", "default")[i % 3 if i % 2 else 2]
+        ev = lifecycle(f"r-{i:02d}", 1000 - i * 10, 1.0, outcome, queue=queue)
+        events += ev[:2] if outcome == "started" else ev
+    post(client, events)
+    everything = client.get("/api/v1/tasks", params={"page_size": 100}).json()["results"]
+    newest_first = [r["job_id"] for r in everything]
+    assert newest_first == [f"r-{i:02d}" for i in reversed(range(30))]
+    cases = [
+        ({"status_in": "failed,in_progress"}, {"failed", "in_progress"}, None),
+        ({"is_completed": False}, {"in_progress"}, None),
+        ({"is_successful": False}, {"failed", "in_progress"}, None),
+        ({"queue_name_in": "mail,reports"}, None, {"mail", "reports"}),
+        ({"status_in": "failed,success", "queue_name_in": "mail,default"}, {"failed", "success"},
+         {"mail", "default"}),
+    ]  # fmt: skip
+    for params, statuses, queues in cases:
+        expected = [
+            r["job_id"]
+            for r in everything
+            if (statuses is None or r["status"] in statuses)
+            and (queues is None or r["queue_name"] in queues)
+        ]
+        assert expected and _walk(client, params, by_cursor) == expected, params
+        count = client.get("/api/v1/tasks", params=params).json()["count"]
+        assert count == len(expected), params
+    contradiction = {"status": "success", "is_failed": True}
+    assert client.get("/api/v1/tasks", params=contradiction).json()["count"] == 0
+
+
 def test_stats_percentiles_match_numpy(client: TestClient) -> None:
     rng = random.Random(7)
     durations = [rng.lognormvariate(4, 1.2) / 1000 for _ in range(600)]

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, Select, and_, func, or_, select
+from sqlalchemy import Connection, RowMapping, Select, and_, func, or_, select, union_all
 
 from jobpulse.domain.runs import TERMINAL_STATUSES, RunStatus
 from jobpulse.store.tasks_tables import task_attempts, task_runs
@@ -62,16 +62,38 @@ class TaskFilter:
     search: str | None = None
 
 
-def _flag(condition: Any, wanted: bool) -> Any:
-    return condition if wanted else ~condition
-
-
 def _like(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
 
 
-def conditions(project_id: int, where: TaskFilter) -> list[Any]:
+_ALL_STATUSES = frozenset(RunStatus)
+
+
+def allowed_statuses(where: TaskFilter) -> frozenset[RunStatus] | None:
+    """The statuses every status filter admits together (None: any status).
+
+    One `status IN (...)` (or `=`) instead of NOT IN / != lets the status index serve even
+    when the complement is rare, as running tasks are among millions of finished ones."""
+    allowed = _ALL_STATUSES
+    if where.status is not None:
+        allowed &= {where.status}
+    if where.status_in is not None:
+        allowed &= set(where.status_in)
+    flags = (
+        (where.is_completed, TERMINAL_STATUSES),
+        (where.is_successful, {RunStatus.SUCCESS}),
+        (where.is_failed, {RunStatus.FAILED}),
+    )
+    for wanted, statuses in flags:
+        if wanted is not None:
+            allowed &= statuses if wanted else _ALL_STATUSES - statuses
+    return None if allowed == _ALL_STATUSES else allowed
+
+
+def conditions(project_id: int, where: TaskFilter, *, split: str | None = None) -> list[Any]:
+    """The WHERE clauses of a filter; `split` ("status" or "queue_name") leaves that column's
+    IN list out, for the caller to query one value at a time."""
     c = task_runs.c
     found: list[Any] = [c.project_id == project_id]
     exact = {
@@ -79,22 +101,16 @@ def conditions(project_id: int, where: TaskFilter) -> list[Any]:
         c.queue_name: where.queue_name,
         c.job_id: where.job_id,
         c.worker_id: where.worker_id,
-        c.status: where.status.value if where.status else None,
     }
     found += [column == value for column, value in exact.items() if value is not None]
     if where.task_name is not None:
         found.append(c.task_name.ilike(_like(where.task_name), escape="\\"))
-    if where.queue_name_in is not None:
+    if where.queue_name_in is not None and split != "queue_name":
         found.append(c.queue_name.in_(where.queue_name_in))
-    if where.status_in is not None:
-        found.append(c.status.in_([s.value for s in where.status_in]))
-    if where.is_completed is not None:
-        terminal = c.status.in_(sorted(s.value for s in TERMINAL_STATUSES))
-        found.append(_flag(terminal, where.is_completed))
-    if where.is_successful is not None:
-        found.append(_flag(c.status == RunStatus.SUCCESS.value, where.is_successful))
-    if where.is_failed is not None:
-        found.append(_flag(c.status == RunStatus.FAILED.value, where.is_failed))
+    statuses = allowed_statuses(where)
+    if statuses is not None and split != "status":
+        values = sorted(s.value for s in statuses)
+        found.append(c.status == values[0] if len(values) == 1 else c.status.in_(values))
     bounds = (
         (c.created_at, where.created_after, where.created_before),
         (c.duration_ms, where.duration_min, where.duration_max),
@@ -185,18 +201,61 @@ def _ordered(query: Select[Any], name: str, descending: bool) -> Select[Any]:
     return query.order_by(key, id_column.desc() if descending else id_column.asc())
 
 
+# An IN list of up to this many values, newest first, is read as one index range per value.
+_MAX_SPLIT_VALUES = 8
+
+
+def _split(where: TaskFilter, name: str) -> tuple[str, list[str]] | None:
+    """The column and values to query one at a time, when the created-at order of a page
+    would otherwise walk every run's index entry to find a few matching ones."""
+    if name != "created_at":
+        return None
+    statuses = allowed_statuses(where)
+    if statuses is not None and 1 < len(statuses) <= _MAX_SPLIT_VALUES:
+        return "status", sorted(s.value for s in statuses)
+    if where.queue_name is None and where.queue_name_in is not None:
+        queues = sorted(set(where.queue_name_in))
+        if 1 < len(queues) <= _MAX_SPLIT_VALUES:
+            return "queue_name", queues
+    return None
+
+
+def _page_query(
+    where: TaskFilter, project_id: int, page: Page, name: str, descending: bool
+) -> Select[Any]:
+    cursor = _read_cursor(page.cursor, page.ordering) if page.cursor else None
+    offset = 0 if cursor else (page.page - 1) * page.page_size
+    split = _split(where, name)
+    found = conditions(project_id, where, split=split[0] if split else None)
+
+    def one_range(extra: list[Any], limit: int) -> Select[Any]:
+        query = select(task_runs).where(*found)
+        query = query.where(*extra)
+        if cursor:
+            query = query.where(_after(name, descending, *cursor))
+        return _ordered(query, name, descending).limit(limit)
+
+    if split is None:
+        return one_range([], page.page_size + 1).offset(offset or None)
+    column, values = split
+    # Each range is read in index order, at most as far as the page needs: a merge of a few
+    # short index walks instead of one that filters (or sorts) every run.
+    ranges = [
+        one_range([task_runs.c[column] == value], offset + page.page_size + 1).subquery()
+        for value in values
+    ]
+    merged = union_all(*(select(r) for r in ranges)).subquery()
+    order = merged.c[name].desc() if descending else merged.c[name].asc()
+    tie = merged.c.id.desc() if descending else merged.c.id.asc()
+    return select(merged).order_by(order, tie).offset(offset or None).limit(page.page_size + 1)
+
+
 def list_runs(conn: Connection, project_id: int, where: TaskFilter, page: Page) -> TaskPage:
     name, descending = _order(page.ordering)
     found = conditions(project_id, where)
     capped = select(task_runs.c.id).where(*found).limit(COUNT_LIMIT + 1).subquery()
     count = int(conn.execute(select(func.count()).select_from(capped)).scalar_one())
-    query = select(task_runs).where(*found)
-    if page.cursor:
-        query = query.where(_after(name, descending, *_read_cursor(page.cursor, page.ordering)))
-    else:
-        query = query.offset((page.page - 1) * page.page_size)
-    query = _ordered(query, name, descending).limit(page.page_size + 1)
-    rows = list(conn.execute(query).mappings())
+    rows = list(conn.execute(_page_query(where, project_id, page, name, descending)).mappings())
     has_more = len(rows) > page.page_size
     rows = rows[: page.page_size]
     return TaskPage(
