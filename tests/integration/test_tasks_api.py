@@ -111,6 +111,26 @@ def test_the_seed_example_queries_return_the_right_rows(client: TestClient) -> N
     assert [r["job_id"] for r in by_name.json()["results"]] == ["slow"]
 
 
+def test_search_looks_at_the_newest_runs_of_its_window(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jobpulse.store import tasks_queries
+
+    monkeypatch.setattr(tasks_queries, "SEARCH_WINDOW_RUNS", 3)
+    events = lifecycle("old-timeout", 5000, 1.0, "failed", error="TimeoutError: slow")
+    for i in range(5):
+        events += lifecycle(f"new-{i}", 100 + i, 1.0, "failed", error=f"TimeoutError: {i}")
+    post(client, events)
+    found = client.get("/api/v1/tasks", params={"search": "timeout"}).json()
+    assert [r["job_id"] for r in found["results"]] == ["new-0", "new-1", "new-2"]
+    assert found["searched_since"] == at(102).replace("+00:00", "Z")
+    assert found["count"] == 3 and found["count_exact"] is False
+    older = {"search": "timeout", "created_before": at(4000)}
+    found = client.get("/api/v1/tasks", params=older).json()
+    assert [r["job_id"] for r in found["results"]] == ["old-timeout"]
+    assert found["searched_since"] is None and found["count_exact"] is True
+
+
 def test_cursor_paging_walks_every_row_once(client: TestClient) -> None:
     events: list[dict[str, Any]] = []
     for i in range(23):

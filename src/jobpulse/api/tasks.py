@@ -12,7 +12,7 @@ from sqlalchemy import Connection
 from jobpulse.api import tasks_reports
 from jobpulse.api.deps import principal, read, runtime_of
 from jobpulse.api.errors import field_error, not_found
-from jobpulse.api.tasks_serialize import SafeText, attempt_json, run_json
+from jobpulse.api.tasks_serialize import SafeText, attempt_json, iso, run_json
 from jobpulse.domain.runs import RunStatus
 from jobpulse.runtime import Runtime
 from jobpulse.store import tasks_queries as queries
@@ -130,6 +130,7 @@ async def list_tasks(
         "next": next_url if found.has_more else None,
         "previous": previous_url,
         "next_cursor": found.next_cursor,
+        "searched_since": iso(found.searched_since),
         "results": [run_json(row) for row in found.rows],
     }
 
