@@ -18,7 +18,8 @@ def _kinds(server: ServerProcess, check: dict[str, object]) -> list[str]:
     found = get_json(server, f"/api/v1/checks/{check['uuid']}/pings")
     items = found["pings"] if isinstance(found, dict) else found
     assert isinstance(items, list)
-    return [str(p["kind"]) for p in sorted(items, key=lambda p: str(p.get("at")))]
+    # In arrival order: ids grow with each ping stored ("at" strings may not sort as times).
+    return [str(p["kind"]) for p in sorted(items, key=lambda p: int(p["id"]))]
 
 
 def test_runs_errors_and_missed_runs_become_pings(jobpulse_server: ServerProcess) -> None:

@@ -27,7 +27,7 @@ def _kinds(server: ServerProcess, check: dict[str, object]) -> list[str]:
     found = get_json(server, f"/api/v1/checks/{check['uuid']}/pings")
     items = found["pings"] if isinstance(found, dict) else found
     assert isinstance(items, list)
-    return [str(p["kind"]) for p in sorted(items, key=lambda p: str(p.get("at")))]
+    return [str(p["kind"]) for p in sorted(items, key=lambda p: int(p["id"]))]  # arrival order
 
 
 def test_a_monitored_command_pings_start_and_success(jobpulse_server: ServerProcess) -> None:

@@ -110,13 +110,15 @@ class APSchedulerIntegration:
             seconds = getattr(self.scheduler, "_job_defaults", {}).get("misfire_grace_time", 1)
         return None if seconds is None else timedelta(seconds=seconds)
 
+    # The start is queued under the lock: the submission (scheduler thread) and the finish
+    # (executor thread) race, and the finish's ping must never be queued before the start.
     def _submitted(self, check: str, rid: str) -> None:
         with self._lock:
             if rid in self._finished_early:
                 self._finished_early.discard(rid)
                 return
             self._started.add(rid)
-        self._ping(check, "start", rid)
+            self._ping(check, "start", rid)
 
     def _ensure_started(self, check: str, rid: str) -> None:
         with self._lock:
@@ -126,7 +128,7 @@ class APSchedulerIntegration:
             if len(self._finished_early) > 10_000:
                 self._finished_early.clear()
             self._finished_early.add(rid)
-        self._ping(check, "start", rid)
+            self._ping(check, "start", rid)
 
     def _ping(self, check: str, action: str | None, rid: str, body: str | None = None) -> None:
         self._pinger.submit(
