@@ -119,6 +119,16 @@ def _children(pid: int) -> list[int]:
     return [int(child) for child in path.read_text().split()] if path.exists() else []
 
 
+def _running(pid: int) -> bool:
+    """Alive and not a zombie: an exited orphan stays a zombie until PID 1 reaps it, and a
+    container's PID 1 may never do so."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
 def test_workers_stop_when_their_supervisor_is_killed(tmp_path: Path) -> None:
     database_url = f"sqlite:///{tmp_path / 'workers.db'}"
     server = ServerProcess(database_url, tmp_path / "server.log", JOBPULSE_WORKERS="2")
@@ -128,6 +138,6 @@ def test_workers_stop_when_their_supervisor_is_killed(tmp_path: Path) -> None:
     assert len(workers) >= 2
     server.kill(signal.SIGKILL)
     deadline = time.monotonic() + 15
-    while any(Path(f"/proc/{pid}").exists() for pid in workers):
-        assert time.monotonic() < deadline, "workers outlived their supervisor"
+    while alive := [pid for pid in workers if _running(pid)]:
+        assert time.monotonic() < deadline, f"workers outlived their supervisor: {alive}"
         time.sleep(0.1)
