@@ -137,7 +137,7 @@ def test_workers_stop_when_their_supervisor_is_killed(tmp_path: Path) -> None:
     workers = _children(server.process.pid)
     assert len(workers) >= 2
     server.kill(signal.SIGKILL)
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + 45  # graceful shutdown under a loaded CI machine
     while alive := [pid for pid in workers if _running(pid)]:
         assert time.monotonic() < deadline, f"workers outlived their supervisor: {alive}"
         time.sleep(0.1)
