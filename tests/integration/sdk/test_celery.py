@@ -14,7 +14,7 @@ from celery import Celery
 from jobpulse.sdk.client import Client
 from jobpulse.sdk.integrations.celery import CeleryIntegration
 from tests.integration.sdk.receiver import EventReceiver
-from tests.integration.sdk.workers import running_worker, worker_log
+from tests.integration.sdk.workers import celery_worker_command, running_worker, worker_log
 from tests.services import AMQP_URL, REDIS_URL, require_service
 
 pytestmark = pytest.mark.worker
@@ -37,26 +37,7 @@ def celery_setup(
     integration = CeleryIntegration()
     integration.setup(producer)
     log_path = tmp_path / "worker.log"
-    command = [
-        "python",
-        "-m",
-        "celery",
-        "-A",
-        "tests.integration.sdk.apps.celery_app",
-        "worker",
-        "-Q",
-        queue,
-        "-c",
-        "2",
-        "-P",
-        "prefork",
-        "--without-gossip",
-        "--without-mingle",
-        "-n",
-        f"{queue}@localhost",
-        "-l",
-        "info",
-    ]
+    command = [*celery_worker_command(queue), "-l", "info"]
     env = {
         "JOBPULSE_URL": receiver.url,
         "JOBPULSE_TEST_BROKER": broker_url,
