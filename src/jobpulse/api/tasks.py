@@ -17,6 +17,7 @@ from jobpulse.domain.runs import RunStatus
 from jobpulse.runtime import Runtime
 from jobpulse.store import tasks_queries as queries
 from jobpulse.store.projects import Principal
+from jobpulse.store.tasks_cursor import BadCursor
 
 router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
 # Static paths (/stats, /timeline, ...) must be matched before /{task_id}.
@@ -115,7 +116,7 @@ async def list_tasks(
     paging = queries.Page(_ordering(ordering), page, page_size, cursor)
     try:
         found = await read(runtime, queries.list_runs, who.project_id, where, paging)
-    except queries.BadCursor as exc:
+    except BadCursor as exc:
         raise field_error("cursor", str(exc)) from None
     url = request.url
     if cursor:

@@ -3,8 +3,6 @@ errors grouped by fingerprint and the queue health check."""
 
 from __future__ import annotations
 
-import base64
-import json
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -12,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, RowMapping, Select, and_, func, or_, select, union_all
 
 from jobpulse.domain.runs import TERMINAL_STATUSES, RunStatus
+from jobpulse.store.tasks_cursor import make_cursor, read_cursor
 from jobpulse.store.tasks_tables import task_attempts, task_runs
 
 ORDERING_FIELDS = (
@@ -35,10 +34,6 @@ COUNT_LIMIT = 1_000
 # many runs of the created_after/created_before window, so a search for something that is not
 # there costs tens of milliseconds at ten million runs instead of a scan of all of them.
 SEARCH_WINDOW_RUNS = 100_000
-
-
-class BadCursor(ValueError):
-    """The cursor was not made by this server for this ordering."""
 
 
 @dataclass(frozen=True)
@@ -160,33 +155,6 @@ def _order(ordering: str) -> tuple[str, bool]:
     return name, ordering.startswith("-")
 
 
-def _encode_value(value: Any) -> Any:
-    return {"t": value.timestamp()} if isinstance(value, datetime) else value
-
-
-def _decode_value(value: Any) -> Any:
-    if isinstance(value, dict) and "t" in value:
-        return datetime.fromtimestamp(float(value["t"]), tz=UTC)
-    return value
-
-
-def make_cursor(ordering: str, row: RowMapping) -> str:
-    name, _ = _order(ordering)
-    payload = {"o": ordering, "v": _encode_value(row[name]), "id": row["id"]}
-    return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
-
-
-def _read_cursor(cursor: str, ordering: str) -> tuple[Any, int]:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        payload = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        if payload["o"] != ordering:
-            raise BadCursor("the cursor was made for another ordering")
-        return _decode_value(payload["v"]), int(payload["id"])
-    except (ValueError, KeyError, TypeError) as exc:
-        raise BadCursor(str(exc) if isinstance(exc, BadCursor) else "malformed cursor") from None
-
-
 def _after(name: str, descending: bool, value: Any, last_id: int) -> Any:
     """Rows after (value, id) in the order: NULLs come last either way."""
     column, id_column = task_runs.c[name], task_runs.c.id
@@ -228,7 +196,7 @@ def _split(where: TaskFilter, name: str) -> tuple[str, list[str]] | None:
 def _page_query(
     where: TaskFilter, project_id: int, page: Page, name: str, descending: bool
 ) -> Select[Any]:
-    cursor = _read_cursor(page.cursor, page.ordering) if page.cursor else None
+    cursor = read_cursor(page.cursor, page.ordering) if page.cursor else None
     offset = 0 if cursor else (page.page - 1) * page.page_size
     split = _split(where, name)
     found = conditions(project_id, where, split=split[0] if split else None)
