@@ -22,7 +22,7 @@ from jobpulse.config import Settings
 from jobpulse.domain.runs import EventType, TaskEvent
 from jobpulse.runtime import Runtime
 from jobpulse.store.projects import ensure_project
-from jobpulse.store.tasks_ingest import EventBatch
+from jobpulse.store.tasks_prepare import EventBatch
 
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 

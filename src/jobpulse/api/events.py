@@ -15,7 +15,7 @@ from jobpulse.domain.redact import Redactor, cap
 from jobpulse.domain.runs import EventType, TaskEvent
 from jobpulse.runtime import Runtime
 from jobpulse.store.projects import Principal
-from jobpulse.store.tasks_ingest import EventBatch
+from jobpulse.store.tasks_prepare import EventBatch
 
 router = APIRouter(prefix="/api/v1", tags=["tasks"])
 

@@ -49,7 +49,7 @@ def _converter(table: Table, column: str) -> Converter:
     return _same
 
 
-class _RowConverter:
+class RowConverter:
     """Picks columns out of a dict row, in order, and converts what the driver can't take."""
 
     def __init__(self, table: Table, columns: Sequence[str]) -> None:
@@ -84,7 +84,7 @@ class BulkUpdate:
         set_columns: Sequence[str],
         adding: Sequence[str] = (),
     ) -> None:
-        self._convert = _RowConverter(table, (*set_columns, *adding, *key_columns))
+        self._convert = RowConverter(table, (*set_columns, *adding, *key_columns))
         self._table = table.name
         self._sets = [f"{c} = {{}}" for c in set_columns]
         self._sets += [f"{c} = {c} + {{}}" for c in adding]
@@ -115,7 +115,7 @@ class BulkInsert:
         adding: Sequence[str] = (),
     ) -> None:
         self.columns = tuple(columns)
-        self._convert = _RowConverter(table, self.columns)
+        self._convert = RowConverter(table, self.columns)
         self._table = table.name
         self._names = ", ".join(self.columns)
         self._conflict_names = ", ".join(conflict_columns)

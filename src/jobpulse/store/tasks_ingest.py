@@ -1,22 +1,24 @@
-"""Task event ingest: a writer batch handler that folds a whole batch with a few statements.
+"""Task event ingest: a writer batch handler that stores whole batches with a few statements.
 
-Per batch: load the runs the events touch (locked on PostgreSQL), fold, then insert/update
-runs and attempts and add the change of every run's contribution to the rollups, all in the
-writer's transaction. Folding is idempotent (an event seen again changes nothing), so a
-replay leaves runs and rollups as they were: no table of seen events is needed.
+Per batch (prepared by store/tasks_prepare.py before the writer's turn): look up the jobs
+the events touch (locked on PostgreSQL); insert the new ones as prepared; fold the events of
+known jobs into their stored runs and update them; add the change of every run's
+contribution to the rollups, all in the writer's transaction. Folding is idempotent (an
+event seen again changes nothing), so a replay leaves runs and rollups as they were: no table
+of seen events is needed.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, RowMapping, and_, bindparam, select, update
 
-from jobpulse.domain.runs import Run, TaskEvent, fold_all
+from jobpulse.domain.runs import Run, fold_all
 from jobpulse.store.bulk import BulkInsert
+from jobpulse.store.tasks_prepare import EventBatch, PreparedRun, prepare_run
 from jobpulse.store.tasks_rows import (
     ATTEMPT_COLUMNS,
     ROLLUP_KEY_COLUMNS,
@@ -36,14 +38,6 @@ from jobpulse.store.tasks_tables import (
 )
 
 _CHUNK = 5000
-
-
-@dataclass(frozen=True)
-class EventBatch:
-    """The events of one request, already validated and redacted."""
-
-    project_id: int
-    events: Sequence[TaskEvent]
 
 
 def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
@@ -101,62 +95,69 @@ class TaskIngest:
     """Writer batch handler for EventBatch; the result per batch is its number of events."""
 
     def __call__(self, conn: Connection, batches: Sequence[EventBatch]) -> list[int]:
-        unique: dict[tuple[int, str, str, int], TaskEvent] = {}
+        delta = RollupDelta()
+        by_project: dict[int, dict[str, list[PreparedRun]]] = defaultdict(dict)
         for batch in batches:
-            for event in batch.events:
-                unique.setdefault((batch.project_id, *event.key), event)
-        if unique:
-            by_job: dict[int, dict[str, list[TaskEvent]]] = defaultdict(lambda: defaultdict(list))
-            for (project_id, job_id, _, _), event in unique.items():
-                by_job[project_id][job_id].append(event)
-            delta = RollupDelta()
-            for project_id, events_by_job in by_job.items():
-                self._apply_project(conn, project_id, events_by_job, delta)
-            _apply_rollups(conn, delta)
-        return [len(batch.events) for batch in batches]
+            delta.merge(batch.delta)
+            jobs = by_project[batch.project_id]
+            for job_id, prepared in batch.runs.items():
+                found = jobs.get(job_id)
+                if found is None:
+                    jobs[job_id] = [prepared]
+                else:
+                    found.append(prepared)
+        for project_id, jobs in by_project.items():
+            self._apply_project(conn, project_id, jobs, delta)
+        _apply_rollups(conn, delta)
+        return [batch.size for batch in batches]
 
     def _apply_project(
         self,
         conn: Connection,
         project_id: int,
-        events_by_job: dict[str, list[TaskEvent]],
+        jobs: dict[str, list[PreparedRun]],
         delta: RollupDelta,
     ) -> None:
-        existing = _by_job_id(conn, project_id, list(events_by_job))
+        """Insert the jobs seen for the first time as prepared; fold the others again."""
+        existing = _by_job_id(conn, project_id, list(jobs))
         attempts = _load_attempts(conn, [row["id"] for row in existing.values()])
-        new_runs: list[Run] = []
+        fresh: list[tuple[str, PreparedRun]] = []
         changed: list[tuple[RowMapping, Run, dict[str, Any]]] = []
-        for job_id, events in events_by_job.items():
+        for job_id, prepared in jobs.items():
             row = existing.get(job_id)
-            before = run_of(row, attempts.get(row["id"], [])) if row is not None else None
+            if row is None and len(prepared) == 1:
+                fresh.append((job_id, prepared[0]))
+                continue
+            # The prepared runs' contributions assumed a new job: take them back.
+            for part in prepared:
+                delta.add(project_id, part.values, -1)
+            events = [event for part in prepared for event in part.events]
+            if row is None:
+                merged = prepare_run(events)
+                delta.add(project_id, merged.values, 1)
+                fresh.append((job_id, merged))
+                continue
+            before = run_of(row, attempts.get(row["id"], []))
             after = fold_all(before, events)
             assert after is not None
-            if row is None:
-                new_runs.append(after)
-            elif after != before:
-                old_values = {c: row[c] for c in RUN_STATE_COLUMNS}
-                changed.append((row, after, old_values))
-        self._insert_runs(conn, project_id, new_runs, delta)
+            if after != before:  # else nothing new: the stored contribution stays
+                changed.append((row, after, {c: row[c] for c in RUN_STATE_COLUMNS}))
+        self._insert_runs(conn, project_id, fresh)
         self._update_runs(conn, project_id, changed, attempts, delta)
 
     @staticmethod
     def _insert_runs(
-        conn: Connection, project_id: int, runs: list[Run], delta: RollupDelta
+        conn: Connection, project_id: int, runs: list[tuple[str, PreparedRun]]
     ) -> None:
         if not runs:
             return
         rows = []
         attempt_rows = []
-        for run, run_id in zip(runs, _new_run_ids(conn, len(runs)), strict=True):
-            values = run_values(run)
-            delta.add(project_id, values, 1)
-            rows.append({"id": run_id, "project_id": project_id, "job_id": run.job_id, **values})
-            attempt_rows += [
-                {"run_id": run_id, "number": attempt.number, **attempt_values(attempt)}
-                for attempt in run.attempts.values()
-            ]
-        _INSERT_RUNS(conn, rows)
-        _INSERT_ATTEMPTS(conn, attempt_rows)
+        for (job_id, prepared), run_id in zip(runs, _new_run_ids(conn, len(runs)), strict=True):
+            rows.append((run_id, project_id, job_id, *prepared.row))
+            attempt_rows += [(run_id, *attempt) for attempt in prepared.attempts]
+        _INSERT_RUNS.tuples(conn, rows)
+        _INSERT_ATTEMPTS.tuples(conn, attempt_rows)
 
     @staticmethod
     def _update_runs(

@@ -176,6 +176,20 @@ class RollupDelta:
                     self.project_durations.get(project_key, 0) + sign
                 )
 
+    def merge(self, other: RollupDelta) -> None:
+        """Add another delta's changes to this one."""
+        for key, values in other.counts.items():
+            counts = self.counts.get(key)
+            if counts is None:
+                self.counts[key] = list(values)
+            else:
+                for index, value in enumerate(values):
+                    counts[index] += value
+        for bucket_key, n in other.durations.items():
+            self.durations[bucket_key] = self.durations.get(bucket_key, 0) + n
+        for project_key, n in other.project_durations.items():
+            self.project_durations[project_key] = self.project_durations.get(project_key, 0) + n
+
     def count_rows(self) -> list[tuple[Any, ...]]:
         """(*ROLLUP_KEY_COLUMNS, *ROLLUP_VALUE_COLUMNS) of every key that changed, in key
         order (so concurrent nodes lock rows in the same order)."""

@@ -1,0 +1,69 @@
+"""Task events prepared for the writer before it takes its turn.
+
+The request handler folds each job's events into a run, derives its row and attempt rows
+in the drivers' types and sums what the runs add to the rollups, as if every job were new.
+The writer then only looks the jobs up: a job it has not seen is inserted as prepared
+(nearly all of them), any other is folded again with its stored row under the lock. Doing the
+work here lets the processes of `serve --workers N` prepare in parallel while one of them
+holds SQLite's write lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from jobpulse.domain.runs import TaskEvent, fold_all
+from jobpulse.store.bulk import RowConverter
+from jobpulse.store.tasks_rows import (
+    ATTEMPT_COLUMNS,
+    RUN_STATE_COLUMNS,
+    RollupDelta,
+    attempt_values,
+    run_values,
+)
+from jobpulse.store.tasks_tables import task_attempts, task_runs
+
+_RUN_ROW = RowConverter(task_runs, RUN_STATE_COLUMNS)
+_ATTEMPT_ROW = RowConverter(task_attempts, ATTEMPT_COLUMNS)
+
+
+@dataclass
+class PreparedRun:
+    """One job's events of a request, folded as if the job were new."""
+
+    events: list[TaskEvent]
+    values: dict[str, Any]  # run_values(), what the rollups were given
+    row: tuple[Any, ...]  # RUN_STATE_COLUMNS for the driver
+    attempts: list[tuple[Any, ...]]  # (number, *ATTEMPT_COLUMNS) for the driver
+
+
+def prepare_run(events: list[TaskEvent]) -> PreparedRun:
+    run = fold_all(None, events)
+    assert run is not None
+    values = run_values(run)
+    attempts = [
+        (number, *_ATTEMPT_ROW(attempt_values(attempt))) for number, attempt in run.attempts.items()
+    ]
+    return PreparedRun(events, values, _RUN_ROW(values), attempts)
+
+
+class EventBatch:
+    """The events of one request (validated and redacted), prepared for the writer."""
+
+    def __init__(self, project_id: int, events: Sequence[TaskEvent]) -> None:
+        self.project_id = project_id
+        self.size = len(events)
+        by_job: dict[str, list[TaskEvent]] = {}
+        for event in events:
+            found = by_job.get(event.job_id)
+            if found is None:
+                by_job[event.job_id] = [event]
+            else:
+                found.append(event)
+        self.delta = RollupDelta()
+        self.runs: dict[str, PreparedRun] = {}
+        for job_id, job_events in by_job.items():
+            prepared = self.runs[job_id] = prepare_run(job_events)
+            self.delta.add(project_id, prepared.values, 1)
