@@ -122,14 +122,13 @@ def _serve_in_process(settings: Settings) -> None:
 
 
 def _serve_workers(settings: Settings) -> None:
-    """N processes on one port (uvicorn's supervisor restarts any that dies). Migrations run
-    here first, once; each worker then runs a whole node on the shared database, with
-    leadership deciding which one runs the alert loop, collectors and probes."""
+    """N processes on one port, each with its own SO_REUSEPORT socket (serve_workers.py).
+    Migrations run here first, once; each worker then runs a whole node on the shared
+    database, with leadership deciding which one runs the alert loop, collectors and probes."""
     import os
 
-    import uvicorn
-
     from jobpulse.api.app import app_from_env
+    from jobpulse.serve_workers import Supervisor
     from jobpulse.store.db import make_engine, migrate
 
     try:
@@ -144,17 +143,16 @@ def _serve_workers(settings: Settings) -> None:
     # The workers read their settings from the environment, like any jobpulse process.
     for name in ("database_url", "host", "port", "log_format", "workers"):
         os.environ[f"JOBPULSE_{name.upper()}"] = str(getattr(settings, name))
+    supervisor = Supervisor(settings.workers, settings.host, settings.port, settings.log_level)
     _listening(settings)
-    uvicorn.run(
-        "jobpulse.api.app:worker_app",
-        factory=True,
-        workers=settings.workers,
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        log_config=None,
-        access_log=False,
-    )
+    try:
+        status = supervisor.run()
+    except OSError as exc:
+        raise click.ClickException(
+            f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}"
+        ) from None
+    if status:
+        raise SystemExit(status)
 
 
 def _safe_url(url: str) -> str:
