@@ -300,6 +300,20 @@ def test_health_answers_503_past_a_threshold(client: TestClient) -> None:
             "0.ts",
         ),
         ({"type": "started"}, "body"),
+        (
+            [
+                {"type": "started", "job_id": "a", "task_name": "t", "queue": "q", "ts": 1},
+                {
+                    "type": "started",
+                    "job_id": "b",
+                    "task_name": "t",
+                    "queue": "q",
+                    "ts": 1,
+                    "expires": "0001-01-01T00:30:00+01:00",
+                },
+            ],
+            "1.expires",
+        ),
     ],
 )
 def test_bad_events_get_a_4xx_naming_the_field(client: TestClient, body: Any, field: str) -> None:

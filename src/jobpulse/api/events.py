@@ -25,12 +25,24 @@ ERROR_MAX_CHARS = 2000
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None or value.tzinfo is UTC:
+class OutOfRange(ValueError):
+    """A datetime whose UTC equivalent Python cannot represent (near year 1 or 9999)."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(field)
+        self.field = field
+
+
+def _utc(value: datetime, field: str) -> datetime:
+    if value.tzinfo is UTC:
         return value
-    offset = value.utcoffset()
-    # Most SDKs send UTC: swapping the tzinfo is several times cheaper than astimezone().
-    return (value - offset if offset else value).replace(tzinfo=UTC)
+    if value.tzinfo is None:  # naive means UTC
+        return value.replace(tzinfo=UTC)
+    try:
+        # The cheapest conversion of pydantic's own tzinfo (replace() costs twice as much).
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise OutOfRange(field) from None
 
 
 class EventIn(BaseModel):
@@ -68,27 +80,24 @@ class EventIn(BaseModel):
         return self.model_copy(update=changes) if changes else self
 
     def to_event(self, redactor: Redactor) -> TaskEvent:
-        return TaskEvent(
-            type=self.type,
-            job_id=self.job_id,
-            task_name=self.task_name,
-            queue=self.queue,
-            ts=_utc(self.ts),  # type: ignore[arg-type]
-            attempt=self.attempt,
-            worker_id=self.worker_id,
-            args=redactor.clean(self.args),
-            kwargs=redactor.clean(self.kwargs),
-            result=redactor.clean(self.result),
-            error=cap(self.error, ERROR_MAX_CHARS),
-            traceback=redactor.clean_text(self.traceback),
-            retries=self.retries,
-            max_retries=self.max_retries,
-            retry_after=self.retry_after,
-            eta=_utc(self.eta),
-            expires=_utc(self.expires),
-            tags=tuple(self.tags) if self.tags is not None else None,
-            trace_id=self.trace_id,
-        )
+        # The validated values, converted in a copy of the model's own dict: the event
+        # adopts that dict (ingest builds one per event, and __init__ would cost more).
+        fields = dict(self.__dict__)
+        fields["ts"] = _utc(self.ts, "ts")
+        if self.eta is not None:
+            fields["eta"] = _utc(self.eta, "eta")
+        if self.expires is not None:
+            fields["expires"] = _utc(self.expires, "expires")
+        for name in ("args", "kwargs", "result"):
+            if fields[name] is not None:
+                fields[name] = redactor.clean(fields[name])
+        if self.error is not None:
+            fields["error"] = cap(self.error, ERROR_MAX_CHARS)
+        if self.traceback is not None:
+            fields["traceback"] = redactor.clean_text(self.traceback)
+        if self.tags is not None:
+            fields["tags"] = tuple(self.tags)
+        return TaskEvent.adopting(fields)
 
 
 _TEXT_FIELDS = ("job_id", "task_name", "queue", "worker_id", "error", "traceback", "trace_id")
@@ -148,6 +157,15 @@ async def post_events(
     if b"\\u0000" in body or b"\x00" in body:
         parsed = [item.without_nul() for item in parsed]
     redactor = runtime.tasks.redactor
-    batch = EventBatch(who.project_id, [item.to_event(redactor) for item in parsed])
+    events = []
+    for index, item in enumerate(parsed):
+        try:
+            events.append(item.to_event(redactor))
+        except OutOfRange as exc:
+            reason = "out of range once converted to UTC"
+            return error_response(
+                422, "validation failed", [{"field": f"{index}.{exc.field}", "reason": reason}]
+            )
+    batch = EventBatch(who.project_id, events)
     accepted = await runtime.writer.run(runtime.tasks.ingest, batch)
     return JSONResponse({"accepted": accepted}, status_code=202)

@@ -103,6 +103,15 @@ class TaskEvent:
     tags: tuple[str, ...] | None = None
     trace_id: str | None = None
 
+    @classmethod
+    def adopting(cls, fields: dict[str, Any]) -> TaskEvent:
+        """The event whose fields are `fields`, a dict holding every field and nothing else,
+        taken as it is (no copy, no checks): ingest's hot path, for already validated
+        values, where __init__ with 19 arguments costs a microsecond per event."""
+        event = cls.__new__(cls)
+        event.__dict__ = fields
+        return event
+
     @property
     def key(self) -> tuple[str, str, int]:
         """What makes an event unique: a replay with the same key is the same event."""
