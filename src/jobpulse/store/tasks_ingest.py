@@ -94,10 +94,16 @@ def _new_run_ids(conn: Connection, count: int) -> list[int]:
 class TaskIngest:
     """Writer batch handler for EventBatch; the result per batch is its number of events."""
 
+    @staticmethod
+    def prepare(batch: EventBatch) -> EventBatch:
+        """The writer's step before its turn (see GroupCommitWriter._prepare)."""
+        return batch.prepare()
+
     def __call__(self, conn: Connection, batches: Sequence[EventBatch]) -> list[int]:
         delta = RollupDelta()
         by_project: dict[int, dict[str, list[PreparedRun]]] = defaultdict(dict)
         for batch in batches:
+            batch.prepare()  # already done when it came through the writer
             delta.merge(batch.delta)
             jobs = by_project[batch.project_id]
             for job_id, prepared in batch.runs.items():

@@ -1,11 +1,11 @@
 """Task events prepared for the writer before it takes its turn.
 
-The request handler folds each job's events into a run, derives its row and attempt rows
-in the drivers' types and sums what the runs add to the rollups, as if every job were new.
-The writer then only looks the jobs up: a job it has not seen is inserted as prepared
-(nearly all of them), any other is folded again with its stored row under the lock. Doing the
-work here lets the processes of `serve --workers N` prepare in parallel while one of them
-holds SQLite's write lock.
+Each job's events are folded into a run, its row and attempt rows derived in the drivers'
+types, and what the runs add to the rollups summed, as if every job were new. Then, in the
+transaction, the jobs are only looked up: a job not seen before is inserted as prepared
+(nearly all of them), any other is folded again with its stored row. The writer thread
+prepares before its turn at the database, so the processes of `serve --workers N` prepare
+while another one holds SQLite's write lock.
 """
 
 from __future__ import annotations
@@ -50,20 +50,30 @@ def prepare_run(events: list[TaskEvent]) -> PreparedRun:
 
 
 class EventBatch:
-    """The events of one request (validated and redacted), prepared for the writer."""
+    """The events of one request (validated and redacted), prepared for the writer by
+    `prepare()`, which the writer thread runs before its turn (TaskIngest.prepare)."""
 
     def __init__(self, project_id: int, events: Sequence[TaskEvent]) -> None:
         self.project_id = project_id
+        self.events = events
         self.size = len(events)
+        self.delta = RollupDelta()
+        self.runs: dict[str, PreparedRun] = {}
+        self._prepared = False
+
+    def prepare(self) -> EventBatch:
+        """Fold each job's events and sum the rollups, as if every job were new (once)."""
+        if self._prepared:
+            return self
         by_job: dict[str, list[TaskEvent]] = {}
-        for event in events:
+        for event in self.events:
             found = by_job.get(event.job_id)
             if found is None:
                 by_job[event.job_id] = [event]
             else:
                 found.append(event)
-        self.delta = RollupDelta()
-        self.runs: dict[str, PreparedRun] = {}
         for job_id, job_events in by_job.items():
             prepared = self.runs[job_id] = prepare_run(job_events)
-            self.delta.add(project_id, prepared.values, 1)
+            self.delta.add(self.project_id, prepared.values, 1)
+        self._prepared = True
+        return self

@@ -1,0 +1,98 @@
+"""The group-commit writer's prepare step, on a real SQLite file and its write lock."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Connection, text
+
+from jobpulse.store.db import make_engine
+from jobpulse.store.writer import GroupCommitWriter
+
+
+class Recording:
+    """A handler with a prepare step that records where and when each step ran."""
+
+    def __init__(self) -> None:
+        self.prepared: list[tuple[Any, str]] = []
+        self.handled: list[Any] = []
+        self.prepared_event = threading.Event()
+
+    def prepare(self, argument: Any) -> Any:
+        if argument == "bad":
+            raise ValueError("cannot prepare 'bad'")
+        self.prepared.append((argument, threading.current_thread().name))
+        self.prepared_event.set()
+        return f"prepared {argument}"
+
+    def __call__(self, conn: Connection, arguments: Sequence[Any]) -> list[Any]:
+        self.handled.extend(arguments)
+        conn.execute(text("CREATE TABLE IF NOT EXISTS seen (value TEXT)"))
+        conn.execute(text("INSERT INTO seen VALUES (:v)"), [{"v": a} for a in arguments])
+        return [len(a) for a in arguments]
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Path:
+    return tmp_path / "writer.db"
+
+
+@pytest.fixture
+def writer(database: Path) -> Iterator[GroupCommitWriter]:
+    engine = make_engine(f"sqlite:///{database}")
+    node = GroupCommitWriter(engine)
+    node.start()
+    yield node
+    node.stop()
+    engine.dispose()
+
+
+def test_the_handler_gets_prepared_arguments(writer: GroupCommitWriter) -> None:
+    handler = Recording()
+    assert writer.run_sync(handler, "a") == len("prepared a")
+    assert handler.prepared == [("a", "jobpulse-writer")]
+    assert handler.handled == ["prepared a"]
+
+
+def test_preparing_does_not_wait_for_the_database(
+    writer: GroupCommitWriter, database: Path
+) -> None:
+    """Another process's turn (its lock on the file) does not delay the preparation."""
+    handler = Recording()
+    other_process = os.open(f"{database}.write.lock", os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(other_process, fcntl.LOCK_EX)
+        done = writer.submit(handler, "a")
+        assert handler.prepared_event.wait(10), "prepare waited for the lock"
+        assert not done.done() and handler.handled == []
+        fcntl.flock(other_process, fcntl.LOCK_UN)
+        assert done.result(10) == len("prepared a")
+    finally:
+        os.close(other_process)
+
+
+def test_a_failed_preparation_fails_only_its_own_job(
+    writer: GroupCommitWriter, database: Path
+) -> None:
+    handler = Recording()
+    other_process = os.open(f"{database}.write.lock", os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(other_process, fcntl.LOCK_EX)  # the jobs pile up into a batch meanwhile
+        jobs = [writer.submit(handler, argument) for argument in ("a", "bad", "c")]
+        fcntl.flock(other_process, fcntl.LOCK_UN)
+    finally:
+        os.close(other_process)
+    assert jobs[0].result(10) == jobs[2].result(10) == len("prepared a")
+    with pytest.raises(ValueError, match="cannot prepare 'bad'"):
+        jobs[1].result(10)
+    assert sorted(handler.handled) == ["prepared a", "prepared c"]
+    reader = make_engine(f"sqlite:///{database}")
+    with reader.connect() as conn:  # committed, not just handled
+        assert conn.execute(text("SELECT COUNT(*) FROM seen")).scalar_one() == 2
+    reader.dispose()
