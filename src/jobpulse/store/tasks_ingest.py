@@ -10,6 +10,7 @@ of seen events is needed.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -45,18 +46,31 @@ def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]
         yield items[start : start + size]
 
 
-def _by_job_id(
-    conn: Connection, project_id: int, job_ids: list[str], *columns: Any
-) -> dict[str, RowMapping]:
-    """Rows of task_runs by job_id; locked in id order on PostgreSQL when whole rows are read."""
+def _known_job_ids(conn: Connection, project_id: int, job_ids: list[str]) -> list[str]:
+    """Which of job_ids have a run: one statement and one parameter for the whole list
+    (a bound IN list costs more to compile than the lookups cost to run)."""
+    if conn.dialect.name == "postgresql":
+        sql = "SELECT job_id FROM task_runs WHERE project_id = %s AND job_id = ANY(%s)"
+        found = conn.exec_driver_sql(sql, (project_id, job_ids))
+    else:
+        sql = (
+            "SELECT job_id FROM task_runs WHERE project_id = ? "
+            "AND job_id IN (SELECT value FROM json_each(?))"
+        )
+        found = conn.exec_driver_sql(sql, (project_id, json.dumps(job_ids)))
+    return [row[0] for row in found]
+
+
+def _by_job_id(conn: Connection, project_id: int, job_ids: list[str]) -> dict[str, RowMapping]:
+    """Rows of task_runs by job_id; locked in id order on PostgreSQL."""
     found: dict[str, RowMapping] = {}
     for chunk in _chunks(sorted(job_ids)):
         query = (
-            select(*(columns or (task_runs,)))
+            select(task_runs)
             .where(task_runs.c.project_id == project_id, task_runs.c.job_id.in_(chunk))
             .order_by(task_runs.c.id)
         )
-        if not columns and conn.dialect.name == "postgresql":
+        if conn.dialect.name == "postgresql":
             query = query.with_for_update()
         found.update((row["job_id"], row) for row in conn.execute(query).mappings())
     return found
@@ -125,7 +139,8 @@ class TaskIngest:
         delta: RollupDelta,
     ) -> None:
         """Insert the jobs seen for the first time as prepared; fold the others again."""
-        existing = _by_job_id(conn, project_id, list(jobs))
+        known = _known_job_ids(conn, project_id, list(jobs))
+        existing = _by_job_id(conn, project_id, known) if known else {}
         attempts = _load_attempts(conn, [row["id"] for row in existing.values()])
         fresh: list[tuple[str, PreparedRun]] = []
         changed: list[tuple[RowMapping, Run, dict[str, Any]]] = []
@@ -234,7 +249,8 @@ _ADD_PROJECT_DURATIONS = BulkInsert(
 
 
 def _apply_rollups(conn: Connection, delta: RollupDelta) -> None:
-    """Add the batch's changes to the rollups, in key order (no deadlocks between nodes)."""
-    _ADD_ROLLUPS.tuples(conn, delta.count_rows())
-    _ADD_DURATIONS.tuples(conn, delta.duration_rows())
-    _ADD_PROJECT_DURATIONS.tuples(conn, delta.project_duration_rows())
+    """Add the batch's changes to the rollups (in key order where nodes write concurrently)."""
+    ordered = conn.dialect.name == "postgresql"  # SQLite: one writer at a time
+    _ADD_ROLLUPS.tuples(conn, delta.count_rows(ordered))
+    _ADD_DURATIONS.tuples(conn, delta.duration_rows(ordered))
+    _ADD_PROJECT_DURATIONS.tuples(conn, delta.project_duration_rows(ordered))

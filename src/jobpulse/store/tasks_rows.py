@@ -190,15 +190,22 @@ class RollupDelta:
         for project_key, n in other.project_durations.items():
             self.project_durations[project_key] = self.project_durations.get(project_key, 0) + n
 
-    def count_rows(self) -> list[tuple[Any, ...]]:
-        """(*ROLLUP_KEY_COLUMNS, *ROLLUP_VALUE_COLUMNS) of every key that changed, in key
-        order (so concurrent nodes lock rows in the same order)."""
-        return [(*key, *values) for key, values in sorted(self.counts.items()) if any(values)]
+    # `ordered`: in key order, so concurrent nodes lock rows in the same order (no
+    # deadlocks); a database with one writer at a time (SQLite) can skip the sorting.
 
-    def duration_rows(self) -> list[tuple[Any, ...]]:
-        """(*ROLLUP_KEY_COLUMNS, bucket, count), in key order."""
-        return [(*key, bucket, n) for (key, bucket), n in sorted(self.durations.items()) if n]
+    def count_rows(self, ordered: bool = True) -> list[tuple[Any, ...]]:
+        """(*ROLLUP_KEY_COLUMNS, *ROLLUP_VALUE_COLUMNS) of every key that changed."""
+        items = sorted(self.counts.items()) if ordered else self.counts.items()
+        return [(*key, *values) for key, values in items if any(values)]
 
-    def project_duration_rows(self) -> list[tuple[Any, ...]]:
-        """(project_id, period, bucket_start, bucket, count), in key order."""
-        return [(*key, n) for key, n in sorted(self.project_durations.items()) if n]
+    def duration_rows(self, ordered: bool = True) -> list[tuple[Any, ...]]:
+        """(*ROLLUP_KEY_COLUMNS, bucket, count)."""
+        items = sorted(self.durations.items()) if ordered else self.durations.items()
+        return [(*key, bucket, n) for (key, bucket), n in items if n]
+
+    def project_duration_rows(self, ordered: bool = True) -> list[tuple[Any, ...]]:
+        """(project_id, period, bucket_start, bucket, count)."""
+        items = (
+            sorted(self.project_durations.items()) if ordered else self.project_durations.items()
+        )
+        return [(*key, n) for key, n in items if n]
