@@ -47,9 +47,7 @@ def test_only_the_newest_pings_of_each_check_stay(
     assert prune_pings(runtime.writer, kept=10) == 0
 
 
-def test_the_pruner_runs_at_start(
-    runtime: Runtime, client: TestClient
-) -> None:
+def test_the_pruner_runs_at_start(runtime: Runtime, client: TestClient) -> None:
     uuid = client.post("/api/v1/checks", json={"name": "c"}).json()["uuid"]
     _ping(client, uuid, 15)
     pruner = ping_pruner(runtime.writer, kept=10, interval_seconds=3600)

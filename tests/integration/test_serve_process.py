@@ -88,9 +88,7 @@ def test_every_acknowledged_ping_survives_kill_9(database_url: str, tmp_path: Pa
     assert stored == 1000
 
 
-def test_several_workers_share_the_port_and_the_database(
-    database_url: str, tmp_path: Path
-) -> None:
+def test_several_workers_share_the_port_and_the_database(database_url: str, tmp_path: Path) -> None:
     key = create_key(database_url)
     with running_server(database_url, tmp_path / "server.log", JOBPULSE_WORKERS="2") as server:
         headers = {"Authorization": f"Bearer {key}"}
