@@ -139,6 +139,8 @@ class TaskIngest:
         delta: RollupDelta,
     ) -> None:
         """Insert the jobs seen for the first time as prepared; fold the others again."""
+        if not jobs:  # only empty requests
+            return
         known = _known_job_ids(conn, project_id, list(jobs))
         existing = _by_job_id(conn, project_id, known) if known else {}
         attempts = _load_attempts(conn, [row["id"] for row in existing.values()])
