@@ -25,11 +25,15 @@ from collections import deque
 from datetime import UTC, datetime
 from typing import Any
 
+import httpcore  # noqa: F401
 import httpx
 
 from jobpulse.sdk.spool import Spool, SpooledBatch
 
 log = logging.getLogger("jobpulse.sdk")
+# httpcore above: httpx imports it when its first client is built, which would be in the
+# sender thread, racing the job's own imports; on CPython 3.11 such a race has failed with
+# "SystemError: AST constructor recursion depth mismatch" (seen in a Celery fork worker).
 
 EVENTS_PATH = "/api/v1/events"
 _RETRYABLE_STATUS = {408, 425, 429, 500, 502, 503, 504}
@@ -166,13 +170,16 @@ class Transport:
         return self._taken + len(self._queue)
 
     def _run(self) -> None:
-        http = self._shared_http or httpx.Client(timeout=self.timeout)
+        http = self._shared_http
         try:
             while True:
                 self._wakeup.wait(self.flush_interval)
                 self._wakeup.clear()
                 stopping = self._stopping
                 try:
+                    # Built here, where a failure is retried next cycle: a sender thread
+                    # that died on it would leave the process silently unmonitored.
+                    http = http or httpx.Client(timeout=self.timeout)
                     self._cycle(http, stopping)
                 except Exception:  # e.g. a full disk under the spool: keep the sender alive
                     log.exception("jobpulse: sending events failed (some may be lost)")
@@ -182,7 +189,7 @@ class Transport:
             log.exception("jobpulse: transport thread failed")
         finally:
             self._release_flush_waiters(force=True)
-            if self._shared_http is None:
+            if self._shared_http is None and http is not None:
                 http.close()
 
     def _cycle(self, http: httpx.Client, stopping: bool) -> None:

@@ -5,6 +5,10 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
 
 from jobpulse.sdk.spool import Spool
 from jobpulse.sdk.transport import Transport
@@ -43,6 +47,29 @@ def test_it_delivers_events_in_batches_with_iso_timestamps(
     receiver.wait_for(lambda r: len(r.events) == 35)
     assert receiver.requests >= 4
     assert receiver.events[0]["ts"].endswith("+00:00")
+    transport.close()
+
+
+def test_a_client_that_cannot_be_built_is_retried_not_fatal(
+    receiver: EventReceiver, spool_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sender thread survives failing to build its HTTP client (as on an import that
+    raced the job's thread) and delivers once it can."""
+    real_client = httpx.Client
+    failures = iter([SystemError("AST constructor recursion depth mismatch")])
+
+    def flaky_client(*args: Any, **kwargs: Any) -> httpx.Client:
+        for failure in failures:
+            raise failure
+        return real_client(*args, **kwargs)
+
+    monkeypatch.setattr(httpx, "Client", flaky_client)
+    transport = _transport(receiver.url, spool_dir)
+    transport.put(_event(1))
+    receiver.wait_for(lambda r: len(r.events) == 1)
+    transport.put(_event(2))
+    assert transport.flush(10)
+    receiver.wait_for(lambda r: len(r.events) == 2)
     transport.close()
 
 
