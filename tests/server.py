@@ -15,6 +15,22 @@ from pathlib import Path
 import httpx
 
 
+def child_pids(pid: int) -> list[int]:
+    """The direct children of a process (Linux /proc)."""
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(child) for child in path.read_text().split()] if path.exists() else []
+
+
+def is_running(pid: int) -> bool:
+    """Alive and not a zombie: an exited orphan stays a zombie until PID 1 reaps it, and a
+    container's PID 1 may never do so."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

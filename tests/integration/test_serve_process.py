@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.server import ServerProcess, create_key, running_server
+from tests.server import ServerProcess, child_pids, create_key, is_running, running_server
 
 
 def _wait_for_status(client: httpx.Client, uuid: str, wanted: str, limit: float) -> datetime:
@@ -112,30 +112,15 @@ def test_several_workers_share_the_port_and_the_database(database_url: str, tmp_
     assert len(answering) == 2
 
 
-def _children(pid: int) -> list[int]:
-    path = Path(f"/proc/{pid}/task/{pid}/children")
-    return [int(child) for child in path.read_text().split()] if path.exists() else []
-
-
-def _running(pid: int) -> bool:
-    """Alive and not a zombie: an exited orphan stays a zombie until PID 1 reaps it, and a
-    container's PID 1 may never do so."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
 def test_workers_stop_when_their_supervisor_is_killed(tmp_path: Path) -> None:
     database_url = f"sqlite:///{tmp_path / 'workers.db'}"
     server = ServerProcess(database_url, tmp_path / "server.log", JOBPULSE_WORKERS="2")
     server.start()
     assert server.process is not None
-    workers = _children(server.process.pid)
+    workers = child_pids(server.process.pid)
     assert len(workers) >= 2
     server.kill(signal.SIGKILL)
     deadline = time.monotonic() + 45  # graceful shutdown under a loaded CI machine
-    while alive := [pid for pid in workers if _running(pid)]:
+    while alive := [pid for pid in workers if is_running(pid)]:
         assert time.monotonic() < deadline, f"workers outlived their supervisor: {alive}"
         time.sleep(0.1)

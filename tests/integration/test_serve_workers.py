@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.server import ServerProcess, free_port
+from tests.server import ServerProcess, child_pids, free_port, is_running
 
 
 def _process_prefix(response: httpx.Response) -> str:
@@ -68,12 +68,10 @@ def test_keep_alive_connections_opened_at_once_spread_over_the_workers(tmp_path:
 
 def _workers(supervisor: int) -> set[int]:
     """The supervisor's worker processes (not multiprocessing's resource tracker)."""
-    path = Path(f"/proc/{supervisor}/task/{supervisor}/children")
-    children = [int(child) for child in path.read_text().split()] if path.exists() else []
     return {
         pid
-        for pid in children
-        if _alive(pid) and b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        for pid in child_pids(supervisor)
+        if is_running(pid) and b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
     }
 
 
@@ -98,18 +96,10 @@ def test_a_worker_that_dies_is_replaced_and_sigterm_stops_them_all(tmp_path: Pat
         survivors = _workers(supervisor)
         server.process.send_signal(signal.SIGTERM)
         assert server.process.wait(60) == 0
-        assert not any(_alive(pid) for pid in survivors)
+        assert not any(is_running(pid) for pid in survivors)
     finally:
         server.kill(signal.SIGKILL)
     assert "starting another" in server.log_path.read_text()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def test_a_taken_port_is_a_clear_error(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ import fcntl
 import os
 import threading
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,17 @@ class Recording:
         return [len(a) for a in arguments]
 
 
+@contextmanager
+def another_process_writing(database: Path) -> Iterator[None]:
+    """Holds the writers' lock on the file, as another process's turn does."""
+    lock = os.open(f"{database}.write.lock", os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(lock)  # releases the lock
+
+
 @pytest.fixture
 def database(tmp_path: Path) -> Path:
     return tmp_path / "writer.db"
@@ -65,29 +77,19 @@ def test_preparing_does_not_wait_for_the_database(
 ) -> None:
     """Another process's turn (its lock on the file) does not delay the preparation."""
     handler = Recording()
-    other_process = os.open(f"{database}.write.lock", os.O_RDWR | os.O_CREAT)
-    try:
-        fcntl.flock(other_process, fcntl.LOCK_EX)
+    with another_process_writing(database):
         done = writer.submit(handler, "a")
         assert handler.prepared_event.wait(10), "prepare waited for the lock"
         assert not done.done() and handler.handled == []
-        fcntl.flock(other_process, fcntl.LOCK_UN)
-        assert done.result(10) == len("prepared a")
-    finally:
-        os.close(other_process)
+    assert done.result(10) == len("prepared a")
 
 
 def test_a_failed_preparation_fails_only_its_own_job(
     writer: GroupCommitWriter, database: Path
 ) -> None:
     handler = Recording()
-    other_process = os.open(f"{database}.write.lock", os.O_RDWR | os.O_CREAT)
-    try:
-        fcntl.flock(other_process, fcntl.LOCK_EX)  # the jobs pile up into a batch meanwhile
+    with another_process_writing(database):  # the jobs pile up into a batch meanwhile
         jobs = [writer.submit(handler, argument) for argument in ("a", "bad", "c")]
-        fcntl.flock(other_process, fcntl.LOCK_UN)
-    finally:
-        os.close(other_process)
     assert jobs[0].result(10) == jobs[2].result(10) == len("prepared a")
     with pytest.raises(ValueError, match="cannot prepare 'bad'"):
         jobs[1].result(10)

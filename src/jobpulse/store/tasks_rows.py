@@ -190,22 +190,20 @@ class RollupDelta:
         for project_key, n in other.project_durations.items():
             self.project_durations[project_key] = self.project_durations.get(project_key, 0) + n
 
-    # `ordered`: in key order, so concurrent nodes lock rows in the same order (no
-    # deadlocks); a database with one writer at a time (SQLite) can skip the sorting.
-
     def count_rows(self, ordered: bool = True) -> list[tuple[Any, ...]]:
         """(*ROLLUP_KEY_COLUMNS, *ROLLUP_VALUE_COLUMNS) of every key that changed."""
-        items = sorted(self.counts.items()) if ordered else self.counts.items()
-        return [(*key, *values) for key, values in items if any(values)]
+        return [(*key, *values) for key, values in _items(self.counts, ordered) if any(values)]
 
     def duration_rows(self, ordered: bool = True) -> list[tuple[Any, ...]]:
         """(*ROLLUP_KEY_COLUMNS, bucket, count)."""
-        items = sorted(self.durations.items()) if ordered else self.durations.items()
-        return [(*key, bucket, n) for (key, bucket), n in items if n]
+        return [(*key, bucket, n) for (key, bucket), n in _items(self.durations, ordered) if n]
 
     def project_duration_rows(self, ordered: bool = True) -> list[tuple[Any, ...]]:
         """(project_id, period, bucket_start, bucket, count)."""
-        items = (
-            sorted(self.project_durations.items()) if ordered else self.project_durations.items()
-        )
-        return [(*key, n) for key, n in items if n]
+        return [(*key, n) for key, n in _items(self.project_durations, ordered) if n]
+
+
+def _items(changes: Mapping[Any, Any], ordered: bool) -> Iterable[tuple[Any, Any]]:
+    """`ordered`: in key order, so concurrent nodes lock rows in the same order (no
+    deadlocks); a database with one writer at a time (SQLite) can skip the sorting."""
+    return sorted(changes.items()) if ordered else changes.items()
