@@ -196,9 +196,7 @@ def test_an_owner_creates_a_check_sees_its_pings_live_and_pauses_it(
     page.fill("#schedule input[name=schedule]", "30 4 * * 1")
     # Wait for the new preview itself: the old one may list a Monday too (at 03:00).
     page.locator("[data-upcoming] li", has_text="04:30:00 CET").first.wait_for()
-    assert all(
-        line.startswith("Mon ") for line in page.inner_text("[data-upcoming]").splitlines()
-    )
+    assert all(line.startswith("Mon ") for line in page.inner_text("[data-upcoming]").splitlines())
     page.click("button:has-text('Pause')")
     page.locator("h1 .badge", has_text="paused").wait_for()
     page.click("button:has-text('Resume')")

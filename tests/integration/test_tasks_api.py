@@ -329,3 +329,21 @@ def test_the_prune_command_deletes_runs_older_than_the_days_given(
 def test_the_pruner_service_prunes_on_start(runtime: Runtime, client: TestClient) -> None:
     post(client, lifecycle("ancient", 400 * 86400, 1.0))
     assert runtime.tasks.pruner.run_once().runs == 1
+
+
+@pytest.mark.parametrize("by_cursor", [False, True])
+def test_slowest_first_is_exact_across_and_within_duration_octaves(
+    client: TestClient, by_cursor: bool
+) -> None:
+    # Durations in seconds: several per octave, ties, octave edges and runs still going.
+    durations = [0.0005, 0.001, 0.0015, 0.002, 0.0021, 0.75, 1.0, 1.0, 1.5, 2.0, 2.5, 3.9, 4.0]
+    durations += [250.0, 600.0, 600.0, 0.03, 0.016, 0.017]
+    events: list[dict[str, Any]] = []
+    for i, duration in enumerate(durations):
+        events += lifecycle(f"d-{i:02d}", 2000 - i, duration)
+    events += [event("started", f"running-{i}", 100 + i) for i in range(3)]
+    post(client, events)
+    finished = sorted(enumerate(durations), key=lambda item: (-item[1], -item[0]))
+    expected = [f"d-{i:02d}" for i, _ in finished]
+    expected += [f"running-{i}" for i in (2, 1, 0)]  # no duration: last, newest id first
+    assert _walk(client, {"ordering": "-duration_ms"}, by_cursor) == expected

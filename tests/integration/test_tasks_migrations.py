@@ -7,6 +7,7 @@ from alembic import command
 from sqlalchemy import insert, select, text
 from sqlalchemy.exc import IntegrityError
 
+from jobpulse.domain.stats import duration_octave
 from jobpulse.store.db import _alembic_config, make_engine
 from jobpulse.store.projects import ensure_project
 from jobpulse.store.tasks_tables import task_project_durations
@@ -49,5 +50,34 @@ def test_0104_backfills_project_histograms_from_per_task_ones(database_url: str)
             [{"project_id": project_id, **key, "bucket": 40, "count": 1}],
         )
     command.downgrade(config, "0103")
+    command.upgrade(config, "heads")
+    engine.dispose()
+
+
+def test_0105_backfills_duration_octaves_as_the_domain_computes_them(database_url: str) -> None:
+    engine = make_engine(database_url)
+    config = _alembic_config(engine)
+    command.upgrade(config, "0104")
+    durations = [None, 0.0, 2**-10, 2**-10 * 1.000001, 0.3, 1.0, 1.5, 2.0, 2.0000001, 9e4, 6e5]
+    durations += [2.0**51, 2.0**51 * 1.5, 1e300]
+    with engine.begin() as conn:
+        project_id = ensure_project(conn)
+        conn.execute(
+            text(
+                "INSERT INTO task_runs (project_id, job_id, task_name, queue_name, status,"
+                " duration_ms, job_retries, created_at, updated_at) VALUES (:project_id, :job_id,"
+                " 't', 'q', 'success', :duration_ms, 0, 0, 0)"
+            ),
+            [
+                {"project_id": project_id, "job_id": f"j{i}", "duration_ms": duration}
+                for i, duration in enumerate(durations)
+            ],
+        )
+    command.upgrade(config, "heads")
+    with engine.begin() as conn:
+        found = conn.execute(text("SELECT job_id, duration_octave FROM task_runs")).all()
+    octaves = {job_id: octave for job_id, octave in found}
+    assert octaves == {f"j{i}": duration_octave(d) for i, d in enumerate(durations)}
+    command.downgrade(config, "0104")
     command.upgrade(config, "heads")
     engine.dispose()

@@ -67,3 +67,35 @@ def percentile(counts: Mapping[int, int], q: float) -> float | None:
         if seen > rank:
             return bucket_value(index)
     raise AssertionError("unreachable: rank below total")
+
+
+# Runs are indexed by the octave of their duration (1-2 ms, 2-4 ms, ...), not by the duration
+# itself: a new run's index entry then lands at the end of one of a few dozen ranges (ids only
+# grow) instead of at a random place in a B-tree of millions, which at ten million runs made
+# every write batch rewrite thousands of index pages. "Slowest first" reads the octaves in
+# order and sorts within one.
+NO_DURATION_OCTAVE = 0
+MAX_DURATION_OCTAVE = 63
+_OCTAVE_OFFSET = 11  # octave 1 holds everything up to 2**-10 ms (about a microsecond)
+
+
+def octave_upper_bound_ms(octave: int) -> float:
+    """The longest duration in an octave (1 <= octave < MAX_DURATION_OCTAVE)."""
+    return 2.0 ** (octave - _OCTAVE_OFFSET)
+
+
+def duration_octave(duration_ms: float | None) -> int:
+    """The octave a duration falls into: monotonic in the duration, 0 for no duration.
+
+    Octave o holds durations in (2**(o - 12), 2**(o - 11)] ms; shorter ones (and NaN) are in
+    octave 1, longer than 2**51 ms in MAX_DURATION_OCTAVE.
+    """
+    if duration_ms is None:
+        return NO_DURATION_OCTAVE
+    if not duration_ms > octave_upper_bound_ms(1):
+        return 1
+    if duration_ms > octave_upper_bound_ms(MAX_DURATION_OCTAVE - 1):
+        return MAX_DURATION_OCTAVE
+    # Exact, unlike ceil(log2()): d = m * 2**e with 0.5 <= m < 1, and m == 0.5 is a power of 2.
+    mantissa, exponent = math.frexp(duration_ms)
+    return exponent - (mantissa == 0.5) + _OCTAVE_OFFSET

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, RowMapping, Select, and_, func, or_, select, union_all
 
 from jobpulse.domain.runs import TERMINAL_STATUSES, RunStatus
+from jobpulse.domain.stats import duration_octave
 from jobpulse.store.tasks_cursor import make_cursor, read_cursor
 from jobpulse.store.tasks_tables import task_attempts, task_runs
 
@@ -158,12 +159,23 @@ def _order(ordering: str) -> tuple[str, bool]:
 def _after(name: str, descending: bool, value: Any, last_id: int) -> Any:
     """Rows after (value, id) in the order: NULLs come last either way."""
     column, id_column = task_runs.c[name], task_runs.c.id
-    beyond = column < value if descending else column > value
     next_id = id_column < last_id if descending else id_column > last_id
     if value is None:
-        return and_(column.is_(None), next_id)
-    after = or_(beyond, and_(column == value, next_id))
-    return or_(after, column.is_(None)) if task_runs.c[name].nullable else after
+        after = and_(column.is_(None), next_id)
+    else:
+        beyond = column < value if descending else column > value
+        after = or_(beyond, and_(column == value, next_id))
+        if task_runs.c[name].nullable:
+            after = or_(after, column.is_(None))
+    if _by_octave(name, descending):
+        # Implied by the rest; lets the index range start at the cursor's octave.
+        after = and_(task_runs.c.duration_octave <= duration_octave(value), after)
+    return after
+
+
+def _by_octave(name: str, descending: bool) -> bool:
+    """Slowest first reads the duration-octave index (see domain.stats.duration_octave)."""
+    return name == "duration_ms" and descending
 
 
 def _ordered(query: Select[Any], name: str, descending: bool) -> Select[Any]:
@@ -171,7 +183,10 @@ def _ordered(query: Select[Any], name: str, descending: bool) -> Select[Any]:
     key = column.desc() if descending else column.asc()
     if column.nullable:
         key = key.nulls_last()
-    return query.order_by(key, id_column.desc() if descending else id_column.asc())
+    keys = [key, id_column.desc() if descending else id_column.asc()]
+    if _by_octave(name, descending):
+        keys.insert(0, task_runs.c.duration_octave.desc())  # runs without one (0) come last
+    return query.order_by(*keys)
 
 
 # An IN list of up to this many values, newest first, is read as one index range per value.

@@ -10,7 +10,7 @@ from sqlalchemy import RowMapping
 
 from jobpulse.domain.errors import fingerprint
 from jobpulse.domain.runs import Attempt, EventType, Run, RunView, view
-from jobpulse.domain.stats import bucket_of
+from jobpulse.domain.stats import bucket_of, duration_octave
 from jobpulse.store.tasks_tables import HOUR, MINUTE, ROLLUP_STATUSES
 
 RUN_STATE_COLUMNS = (
@@ -20,6 +20,7 @@ RUN_STATE_COLUMNS = (
     "kwargs",
     "status",
     "duration_ms",
+    "duration_octave",
     "job_retry",
     "job_retries",
     "job_retry_after",
@@ -63,6 +64,7 @@ def run_values(run: Run) -> dict[str, Any]:
         "kwargs": run.kwargs,
         "status": derived.status.value,
         "duration_ms": derived.duration_ms,
+        "duration_octave": duration_octave(derived.duration_ms),
         "job_retry": run.max_retries,
         "job_retries": derived.job_retries,
         "job_retry_after": derived.job_retry_after,
