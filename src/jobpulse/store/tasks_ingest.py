@@ -46,30 +46,34 @@ def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]
         yield items[start : start + size]
 
 
-def _known_job_ids(conn: Connection, project_id: int, job_ids: list[str]) -> list[str]:
-    """Which of job_ids have a run: one statement and one parameter for the whole list
-    (a bound IN list costs more to compile than the lookups cost to run)."""
+def _known_runs(conn: Connection, project_id: int, job_ids: list[str]) -> dict[str, int]:
+    """The run id of each of job_ids already stored: one statement and one parameter for the
+    whole list (a bound IN list costs more to compile than the lookups cost to run)."""
     if conn.dialect.name == "postgresql":
-        sql = "SELECT job_id FROM task_runs WHERE project_id = %s AND job_id = ANY(%s)"
-        found = conn.exec_driver_sql(sql, (project_id, job_ids))
+        # One probe of the unique index per job id, whatever the statistics say. Planned as
+        # `job_id = ANY(...)` on a table without them (new, or autovacuum off), PostgreSQL
+        # read every run of the project and compared each with the whole list. OFFSET 0
+        # keeps the lateral subquery a loop of key lookups (not a join planned on guesses).
+        sql = (
+            "SELECT found.job_id, found.id FROM unnest(%s::text[]) AS wanted(job_id) "
+            "CROSS JOIN LATERAL (SELECT id, job_id FROM task_runs WHERE project_id = %s "
+            "AND job_id = wanted.job_id OFFSET 0) AS found"
+        )
+        found = conn.exec_driver_sql(sql, (job_ids, project_id))
     else:
         sql = (
-            "SELECT job_id FROM task_runs WHERE project_id = ? "
+            "SELECT job_id, id FROM task_runs WHERE project_id = ? "
             "AND job_id IN (SELECT value FROM json_each(?))"
         )
         found = conn.exec_driver_sql(sql, (project_id, json.dumps(job_ids)))
-    return [row[0] for row in found]
+    return {job_id: run_id for job_id, run_id in found}
 
 
-def _by_job_id(conn: Connection, project_id: int, job_ids: list[str]) -> dict[str, RowMapping]:
+def _load_runs(conn: Connection, run_ids: list[int]) -> dict[str, RowMapping]:
     """Rows of task_runs by job_id; locked in id order on PostgreSQL."""
     found: dict[str, RowMapping] = {}
-    for chunk in _chunks(sorted(job_ids)):
-        query = (
-            select(task_runs)
-            .where(task_runs.c.project_id == project_id, task_runs.c.job_id.in_(chunk))
-            .order_by(task_runs.c.id)
-        )
+    for chunk in _chunks(sorted(run_ids)):
+        query = select(task_runs).where(task_runs.c.id.in_(chunk)).order_by(task_runs.c.id)
         if conn.dialect.name == "postgresql":
             query = query.with_for_update()
         found.update((row["job_id"], row) for row in conn.execute(query).mappings())
@@ -141,8 +145,8 @@ class TaskIngest:
         """Insert the jobs seen for the first time as prepared; fold the others again."""
         if not jobs:  # only empty requests
             return
-        known = _known_job_ids(conn, project_id, list(jobs))
-        existing = _by_job_id(conn, project_id, known) if known else {}
+        known = _known_runs(conn, project_id, list(jobs))
+        existing = _load_runs(conn, list(known.values())) if known else {}
         attempts = _load_attempts(conn, [row["id"] for row in existing.values()])
         fresh: list[tuple[str, PreparedRun]] = []
         changed: list[tuple[RowMapping, Run, dict[str, Any]]] = []
