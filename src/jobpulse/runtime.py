@@ -13,6 +13,7 @@ from jobpulse.engine.alerts import Alerting
 from jobpulse.engine.collectors import CollectorsRunner
 from jobpulse.engine.evaluator import Evaluator
 from jobpulse.store.db import make_engine, migrate
+from jobpulse.store.pg_statistics import StatisticsKeeper
 from jobpulse.store.ping_retention import ping_pruner
 from jobpulse.store.pings import PingIngest
 from jobpulse.store.projects import ensure_project
@@ -54,6 +55,8 @@ class Runtime:
         self.services.append(self.collectors)
         self.tasks = TaskLog(self.writer)
         self.services.append(self.tasks.pruner)
+        if self.engine.dialect.name == "postgresql":
+            self.services.append(StatisticsKeeper(self.engine))
         self.metrics = metrics_for(self)  # own registry per node; world metrics read at scrape
         self.started = False
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -75,3 +77,38 @@ def test_the_sensitive_keys_come_from_the_environment(monkeypatch: pytest.Monkey
     keys = TaskLogSettings().redact_key_list
     assert keys == ("ssn", "iban")
     assert Redactor(keys).redact({"SSN": 1, "password": 2}) == {"SSN": REDACTED, "password": 2}
+
+
+def _reference_redact(value: object, redactor: Redactor) -> object:
+    """What redaction means, written plainly: the fast path must agree with it."""
+    if isinstance(value, dict):
+        return {
+            k: REDACTED if redactor.is_sensitive(str(k)) else _reference_redact(v, redactor)
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [_reference_redact(v, redactor) for v in value]
+    return value
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.tuples(inner, inner)
+        | st.dictionaries(
+            st.sampled_from(["id", "Token", "user", "db-password", "x"]) | st.text(),
+            inner,
+            max_size=4,
+        )
+    ),
+    max_leaves=30,
+)
+
+
+@given(json_values)
+def test_redaction_matches_its_plain_definition_and_bounds_the_json_size(value: object) -> None:
+    redactor = Redactor()
+    redacted, bound = redactor._redact_sized(value)
+    assert redacted == _reference_redact(value, redactor)
+    assert len(json.dumps(redacted, default=str)) <= bound

@@ -22,6 +22,9 @@ DEFAULT_SENSITIVE_KEYS = (
 )
 DEFAULT_MAX_CHARS = 10_000
 _MAX_REMEMBERED_KEYS = 10_000
+# Types whose JSON is at most 24 characters (ints are checked: they have no size limit).
+_SCALARS = frozenset((float, bool, type(None)))
+_INT_24 = 10**22
 
 
 def _normal_key(key: str) -> str:
@@ -58,27 +61,78 @@ class Redactor:
         return self._redact_sized(value)[0]
 
     def _redact_sized(self, value: Any) -> tuple[Any, int]:
-        """The redacted copy and an upper bound of its JSON size (saves encoding twice)."""
+        """The redacted copy and an upper bound of its JSON size (saves encoding twice).
+
+        On the ingest path for every event's args, kwargs and result: parsed JSON has exact
+        types, so dispatch on type() first and handle scalars inline, without recursing.
+        """
         kind = type(value)
+        if kind is dict:
+            return self._redact_dict(value)
+        if kind is list:
+            return self._redact_list(value)
         if kind is str:
-            return value, len(value) * 6 + 2  # every char may need a \uXXXX escape
-        if kind is int or kind is float or kind is bool or value is None:
+            return value, len(value) * 12 + 2  # a char may need two \uXXXX escapes (astral)
+        if kind is int:
+            return value, _int_size(value)
+        if kind in _SCALARS:
             return value, 24
         if isinstance(value, dict):
-            found, size = {}, 2
-            for k, v in value.items():
-                if self.is_sensitive(str(k)):
-                    found[k], inner = REDACTED, len(REDACTED) + 2
-                else:
-                    found[k], inner = self._redact_sized(v)
-                size += len(str(k)) * 6 + 4 + inner
-            return found, size
+            return self._redact_dict(value)
         if isinstance(value, list | tuple):
-            items = [self._redact_sized(v) for v in value]
-            return [v for v, _ in items], 2 + sum(n + 1 for _, n in items)
+            return self._redact_list(value)
         if isinstance(value, str):
-            return value, len(value) * 6 + 2
-        return value, 24 if isinstance(value, float | int | bool) or value is None else 10**9
+            return value, len(value) * 12 + 2
+        if isinstance(value, int):
+            return value, _int_size(value)
+        return value, 24 if isinstance(value, float) else 10**9
+
+    def _redact_dict(self, value: dict[Any, Any]) -> tuple[dict[Any, Any], int]:
+        found, size = {}, 2
+        verdicts = self._verdicts
+        for k, v in value.items():
+            key = k if type(k) is str else str(k)
+            sensitive = verdicts.get(key)
+            if sensitive is None:
+                sensitive = self.is_sensitive(key)
+            size += len(key) * 12 + 4
+            if sensitive:
+                found[k] = REDACTED
+                size += len(REDACTED) + 2
+                continue
+            kind = type(v)
+            if kind is str:
+                found[k] = v
+                size += len(v) * 12 + 2
+            elif kind is int:
+                found[k] = v
+                size += _int_size(v)
+            elif kind in _SCALARS:
+                found[k] = v
+                size += 24
+            else:
+                found[k], inner = self._redact_sized(v)
+                size += inner
+        return found, size
+
+    def _redact_list(self, value: list[Any] | tuple[Any, ...]) -> tuple[list[Any], int]:
+        found, size = [], 2
+        for v in value:
+            kind = type(v)
+            if kind is str:
+                found.append(v)
+                size += len(v) * 12 + 3
+            elif kind is int:
+                found.append(v)
+                size += _int_size(v) + 1
+            elif kind in _SCALARS:
+                found.append(v)
+                size += 25
+            else:
+                item, inner = self._redact_sized(v)
+                found.append(item)
+                size += inner + 1
+        return found, size
 
     def clean(self, value: Any) -> Any:
         """Redacted, and cut to max_chars of JSON when larger (the cut is marked)."""
@@ -98,6 +152,10 @@ class Redactor:
             return text
         dropped = len(text) - self.max_chars
         return f"[… {dropped} chars cut …]" + text[-self.max_chars :]
+
+
+def _int_size(value: int) -> int:
+    return 24 if -_INT_24 < value < _INT_24 else len(str(value))
 
 
 def cut(text: str, limit: int) -> str:
