@@ -1,4 +1,4 @@
-"""The planner's statistics on PostgreSQL: jobpulse analyses the task log when nobody else did."""
+"""The planner on PostgreSQL: statistics kept when nobody else does, plans made per query."""
 
 from __future__ import annotations
 
@@ -66,3 +66,13 @@ def test_with_statistics_one_task_newest_first_is_read_in_index_order(
     where = TaskFilter(task_name_exact=task)
     *_, page = _plans(runtime, lambda conn, pid: list_runs(conn, pid, where, Page()))
     assert "Sort" not in page and "created" in page, page
+
+
+def test_statements_are_planned_for_their_parameters_not_prepared_once(runtime: Runtime) -> None:
+    # A generic plan reused for every task name served rare and common tasks alike badly.
+    _ingest_runs(runtime, {"reports.build": 100})
+    with runtime.engine.begin() as conn:
+        for _ in range(10):
+            list_runs(conn, 1, TaskFilter(task_name_exact="reports.build"), Page())
+        prepared = conn.execute(text("SELECT count(*) FROM pg_prepared_statements")).scalar()
+    assert prepared == 0
