@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Connection, text
 
 from jobpulse.store.db import make_engine
-from jobpulse.store.writer import GroupCommitWriter
+from jobpulse.store.writer import GroupCommitWriter, _Job
 
 
 class Recording:
@@ -23,6 +23,7 @@ class Recording:
     def __init__(self) -> None:
         self.prepared: list[tuple[Any, str]] = []
         self.handled: list[Any] = []
+        self.calls = 0
         self.prepared_event = threading.Event()
 
     def prepare(self, argument: Any) -> Any:
@@ -33,6 +34,7 @@ class Recording:
         return f"prepared {argument}"
 
     def __call__(self, conn: Connection, arguments: Sequence[Any]) -> list[Any]:
+        self.calls += 1
         self.handled.extend(arguments)
         conn.execute(text("CREATE TABLE IF NOT EXISTS seen (value TEXT)"))
         conn.execute(text("INSERT INTO seen VALUES (:v)"), [{"v": a} for a in arguments])
@@ -98,3 +100,17 @@ def test_a_failed_preparation_fails_only_its_own_job(
     with reader.connect() as conn:  # committed, not just handled
         assert conn.execute(text("SELECT COUNT(*) FROM seen")).scalar_one() == 2
     reader.dispose()
+
+
+def test_a_handler_is_called_once_per_transaction_whatever_came_between(database: Path) -> None:
+    """Two calls in one transaction took two rounds of row locks, each in key order: two
+    PostgreSQL nodes deadlocked on the task rollups (and retried every job one by one)."""
+    ingest, other = Recording(), Recording()
+    batch = [_Job(ingest, "a"), _Job(other, "bb"), _Job(ingest, "ccc"), _Job(other, "dddd")]
+    engine = make_engine(f"sqlite:///{database}")
+    with engine.begin() as conn:
+        results = GroupCommitWriter._execute(conn, batch)
+    engine.dispose()
+    assert results == [1, 2, 3, 4]  # each job's own result, in its place
+    assert ingest.handled == ["a", "ccc"] and other.handled == ["bb", "dddd"]
+    assert ingest.calls == other.calls == 1

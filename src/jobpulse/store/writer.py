@@ -267,20 +267,24 @@ class GroupCommitWriter:
 
     @staticmethod
     def _execute(conn: Connection, batch: list[_Job]) -> list[Any]:
-        """Run consecutive jobs of one handler as one call, in arrival order."""
-        results: list[Any] = []
-        start = 0
-        while start < len(batch):
-            end = start
-            handler = batch[start].handler
-            while end < len(batch) and batch[end].handler is handler:
-                end += 1
-            arguments = [job.argument for job in batch[start:end]]
-            produced = handler(conn, arguments)
-            if len(produced) != len(arguments):
+        """Run all jobs of a handler as one call: handlers in the order of their first job,
+        each one's jobs in arrival order.
+
+        Once per handler and transaction: handlers that lock rows in key order (the task
+        rollups on PostgreSQL) would otherwise lock a second round of keys in the same
+        transaction when another handler's job came in between, and two nodes deadlocked.
+        """
+        by_handler: dict[int, list[int]] = {}
+        for index, job in enumerate(batch):
+            by_handler.setdefault(id(job.handler), []).append(index)
+        results: list[Any] = [None] * len(batch)
+        for indexes in by_handler.values():
+            handler = batch[indexes[0]].handler
+            produced = handler(conn, [batch[index].argument for index in indexes])
+            if len(produced) != len(indexes):
                 raise RuntimeError(
-                    f"{handler!r} returned {len(produced)} results for {len(arguments)}"
+                    f"{handler!r} returned {len(produced)} results for {len(indexes)}"
                 )
-            results.extend(produced)
-            start = end
+            for index, result in zip(indexes, produced, strict=True):
+                results[index] = result
         return results
