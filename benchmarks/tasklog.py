@@ -8,6 +8,8 @@ on a fresh database, then times the read endpoints one request at a time.
     python benchmarks/tasklog.py --rows 200000 --database postgresql
     python benchmarks/tasklog.py --rows 10000000 --keep /var/tmp/jp   # keep db and bodies
     python benchmarks/tasklog.py --reads-only 'sqlite:////var/tmp/jp/bench.db'
+    python benchmarks/tasklog.py --rows 500000 --first-run 10000000 \
+        --onto 'sqlite:////var/tmp/jp/copy.db' --keep /var/tmp/jp   # 500 k more runs on top
     python benchmarks/tasklog.py --database postgresql --copy-from /var/tmp/jp/bench.db
 """
 
@@ -21,6 +23,7 @@ import statistics
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -49,9 +52,19 @@ def iso(moment: datetime) -> str:
     return moment.isoformat()
 
 
-def run_events(rng: random.Random, index: int, created: datetime) -> list[dict[str, Any]]:
+def job_id_of(rng: random.Random, index: int, kind: str) -> str:
+    """A random UUID, as Celery, RQ, arq, Dramatiq and Huey give their jobs (each insert
+    lands at a random place in the job id index), or a counter (appends only: kinder)."""
+    if kind == "uuid":
+        return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+    return f"job-{index:09d}"
+
+
+def run_events(
+    rng: random.Random, index: int, created: datetime, job_ids: str = "uuid"
+) -> list[dict[str, Any]]:
     task, queue = TASKS[min(int(rng.paretovariate(1.2)) - 1, len(TASKS) - 1)]
-    job_id = f"job-{index:09d}"
+    job_id = job_id_of(rng, index, job_ids)
     base = {"job_id": job_id, "task_name": task, "queue": queue}
     worker = f"worker-{rng.randrange(16)}"
     events = [
@@ -83,15 +96,18 @@ def run_events(rng: random.Random, index: int, created: datetime) -> list[dict[s
     return events
 
 
-def bodies(rows: int, batch: int, seed: int = 1) -> Iterator[tuple[bytes, int]]:
-    """Request bodies of about `batch` events, runs in creation order over 7 days."""
-    rng = random.Random(seed)
+def bodies(
+    rows: int, batch: int, first_run: int = 0, job_ids: str = "uuid", seed: int = 1
+) -> Iterator[tuple[bytes, int]]:
+    """Request bodies of about `batch` events, runs in creation order over 7 days; job ids
+    count from `first_run` (more runs for a database an earlier run kept)."""
+    rng = random.Random(seed + first_run)
     now = datetime.now(UTC)
     span = timedelta(days=7).total_seconds()
     pending: list[dict[str, Any]] = []
     for index in range(rows):
         created = now - timedelta(seconds=span * (1 - index / rows)) - timedelta(minutes=10)
-        pending += run_events(rng, index, created)
+        pending += run_events(rng, first_run + index, created, job_ids)
         if len(pending) >= batch:
             yield orjson.dumps(pending), len(pending)
             pending = []
@@ -99,13 +115,13 @@ def bodies(rows: int, batch: int, seed: int = 1) -> Iterator[tuple[bytes, int]]:
         yield orjson.dumps(pending), len(pending)
 
 
-def spool_bodies(rows: int, batch: int, path: Path) -> int:
+def spool_bodies(rows: int, batch: int, first_run: int, job_ids: str, path: Path) -> int:
     """Write the request bodies to a file before the clock starts (10 M runs are ~8 GB of
     JSON: too much to hold in memory, too slow to generate while measuring). Returns the
     number of events."""
     n_events = 0
     with path.open("wb") as spool:
-        for body, count in bodies(rows, batch):
+        for body, count in bodies(rows, batch, first_run, job_ids):
             spool.write(len(body).to_bytes(8, "big"))
             spool.write(body)
             n_events += count
@@ -323,6 +339,22 @@ def main() -> None:
         "request bodies (DIR/bodies-ROWS.bin, reused by a later run with the same --rows)",
     )
     parser.add_argument(
+        "--job-ids",
+        choices=["uuid", "sequential"],
+        default="uuid",
+        help="random UUIDs as the queue libraries make them (default), or a counter "
+        "(what figures before 2026-12-06 used)",
+    )
+    parser.add_argument(
+        "--onto",
+        metavar="DATABASE_URL",
+        help="ingest into this database (one an earlier run kept) instead of a fresh one; "
+        "with --first-run past its runs, this times ingest on top of a big task log",
+    )
+    parser.add_argument(
+        "--first-run", type=int, default=0, help="number of the first generated run (job id)"
+    )
+    parser.add_argument(
         "--reads-only", metavar="DATABASE_URL", help="only time the reads, on a kept database"
     )
     parser.add_argument(
@@ -347,13 +379,20 @@ def main() -> None:
             return
         workdir = args.keep or Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
-        spool_path = workdir / f"bodies-{args.rows}-{args.batch}.bin"
+        first = f"-from-{args.first_run}" if args.first_run else ""
+        ids = "" if args.job_ids == "uuid" else f"-{args.job_ids}"
+        spool_path = workdir / f"bodies-{args.rows}-{args.batch}{first}{ids}.bin"
         count_path = spool_path.with_suffix(".events")
         if count_path.exists():
             n_events = int(count_path.read_text())
         else:
-            n_events = spool_bodies(args.rows, args.batch, spool_path)
+            n_events = spool_bodies(
+                args.rows, args.batch, args.first_run, args.job_ids, spool_path
+            )
             count_path.write_text(str(n_events))
+        if args.onto:
+            measure_ingest(args, args.onto, spool_path, n_events, workdir / "server.log")
+            return
         if args.database == "sqlite":
             for stale in workdir.glob("bench.db*"):
                 stale.unlink()

@@ -38,6 +38,7 @@ from jobpulse.store.db import make_engine, migrate
 from jobpulse.store.projects import ensure_project
 from jobpulse.store.tasks_ingest import TaskIngest
 from jobpulse.store.tasks_prepare import EventBatch
+from jobpulse.store.writer import GroupCommitWriter
 
 WEEK = 7 * 86400.0
 
@@ -69,16 +70,20 @@ def ingest(url: str, first: int, runs: int, group: int, span: float, report: int
     ]
     for batch in batches:
         batch.prepare()  # the writer does this before its turn, outside the lock
+    # The real writer, `group` requests per transaction: its connection, cache and commits.
+    writer = GroupCommitWriter(engine, batch_max=group)
+    writer.start()
     started = last_time = time.perf_counter()
     events = last_events = 0
-    for start in range(0, len(batches), group):
-        with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
-            events += sum(handler(conn, batches[start : start + group]))
+    # All at once: the writer takes them `group` at a time, in order.
+    for job in [writer.submit(handler, batch) for batch in batches]:
+        events += job.result(600)
         if events - last_events >= report:
             now = time.perf_counter()
             print(f"  {events:>10,} events {(events - last_events) / (now - last_time):>9,.0f}/s")
             last_time, last_events = now, events
     rate = events / (time.perf_counter() - started)
+    writer.stop()
     engine.dispose()
     return rate
 
