@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import logging
-import os
 import queue
 import threading
 import time
@@ -23,7 +21,9 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
 
+from jobpulse.store.checkpoint import WalCheckpointer
 from jobpulse.store.db import is_sqlite, sqlite_file
+from jobpulse.store.writer_gate import WriteGate
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,9 @@ A = TypeVar("A")
 # It may also have a `prepare(argument)` method: the writer thread runs it on each argument
 # before taking its turn at the database (see _prepare).
 BatchHandler = Callable[[Connection, Sequence[Any]], Sequence[Any]]
+
+# SQLite page cache of the writer's connection (KiB; filled only as far as pages are used).
+WRITER_CACHE_KIB = 256 * 1024
 
 
 @dataclass
@@ -79,39 +82,6 @@ class WriterClosed(RuntimeError):
     pass
 
 
-class WriteGate:
-    """Takes turns with the writers of other processes on the same SQLite file.
-
-    SQLite's own busy handler polls with sleeps of 1, 2, 5, 10… ms, so two processes' writers
-    (`serve --workers N`) waste most of their time asleep. Holding an exclusive flock for
-    the length of each transaction instead hands the turn over as soon as it is free.
-    """
-
-    def __init__(self, database: str | None) -> None:
-        self._path = f"{database}.write.lock" if database else None
-        self._fd: int | None = None
-
-    def open(self) -> None:
-        if self._path is not None and self._fd is None:
-            self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
-
-    @contextlib.contextmanager
-    def turn(self) -> Iterator[None]:
-        if self._fd is None:
-            yield
-            return
-        fcntl.flock(self._fd, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-
-    def close(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
-
-
 @dataclass
 class WriterStats:
     batches: int = 0
@@ -127,13 +97,18 @@ class GroupCommitWriter:
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._closed = False
-        self._gate = WriteGate(sqlite_file(engine))
+        database = sqlite_file(engine)
+        self._gate = WriteGate(database)
+        self._checkpointer = WalCheckpointer(database) if database else None
+        self._conn: Connection | None = None  # the writer thread's own, kept between batches
         self.stats = WriterStats()
         # Called after every batch with (size, seconds, failed): metrics subscribe here.
         self.observers: list[Callable[[int, float, bool], None]] = []
 
     def start(self) -> None:
         self._gate.open()
+        if self._checkpointer is not None:
+            self._checkpointer.start()
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="jobpulse-writer", daemon=True)
             self._thread.start()
@@ -148,6 +123,8 @@ class GroupCommitWriter:
                 return  # still committing: its gate stays open until the process ends
             self._thread = None
         self._gate.close()
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
 
     def alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
@@ -191,13 +168,16 @@ class GroupCommitWriter:
         return batch, stopping
 
     def _run(self) -> None:
-        while True:
-            batch, stopping = self._take_batch()
-            batch = self._prepare(batch)
-            if batch:
-                self._commit(batch)
-            if stopping:
-                return
+        try:
+            while True:
+                batch, stopping = self._take_batch()
+                batch = self._prepare(batch)
+                if batch:
+                    self._commit(batch)
+                if stopping:
+                    return
+        finally:
+            self._close_connection()
 
     @staticmethod
     def _prepare(batch: list[_Job]) -> list[_Job]:
@@ -221,16 +201,53 @@ class GroupCommitWriter:
             _settle(failed)
         return ready
 
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[Connection]:
+        """A transaction on the writer's own connection, in this process's turn.
+
+        The connection is kept between batches: on a big SQLite task log, the index pages
+        that inserts touch (the B-trees' upper levels and their insertion points) stay in
+        its page cache from one batch to the next, instead of being read again through a
+        pooled connection's small cache. A failed transaction discards the connection.
+        """
+        with self._gate.turn():
+            conn = self._conn or self._connect()
+            self._conn = None
+            try:
+                with conn.begin():
+                    yield conn
+            except BaseException:
+                conn.invalidate()
+                conn.close()
+                raise
+            self._conn = conn
+        if self._checkpointer is not None:
+            self._checkpointer.written()
+
     def _connect(self) -> Connection:
         conn = self._engine.connect()
         if is_sqlite(self._engine):
+            dbapi = conn.connection.dbapi_connection
+            assert dbapi is not None
+            # Pages, not only rows: a batch of thousands of runs dirties an insertion point
+            # in every index plus, for random job ids, one leaf of the job index per run. In
+            # SQLite's default 2 MB they spilled to the WAL mid-transaction and were read
+            # back; dirty or clean, they now stay in memory until the commit.
+            dbapi.execute(f"PRAGMA cache_size=-{WRITER_CACHE_KIB}")
+            if self._checkpointer is not None:  # it checkpoints, outside the turn
+                dbapi.execute("PRAGMA wal_autocheckpoint=0")
             conn = conn.execution_options(sqlite_immediate=True)
         return conn
+
+    def _close_connection(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
     def _commit(self, batch: list[_Job]) -> None:
         started = time.perf_counter()
         try:
-            with self._gate.turn(), self._connect() as conn, conn.begin():
+            with self._transaction() as conn:
                 results = self._execute(conn, batch)
         except Exception:
             log.warning(
@@ -257,7 +274,7 @@ class GroupCommitWriter:
         outcomes: list[tuple[_Job, Any, BaseException | None]] = []
         for job in batch:
             try:
-                with self._gate.turn(), self._connect() as conn, conn.begin():
+                with self._transaction() as conn:
                     (result,) = self._execute(conn, [job])
             except Exception as exc:  # the job's own failure goes back to its caller
                 outcomes.append((job, None, exc))
