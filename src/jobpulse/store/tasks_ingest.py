@@ -53,11 +53,15 @@ def _known_runs(conn: Connection, project_id: int, job_ids: list[str]) -> dict[s
         # One probe of the unique index per job id, whatever the statistics say. Planned as
         # `job_id = ANY(...)` on a table without them (new, or autovacuum off), PostgreSQL
         # read every run of the project and compared each with the whole list. OFFSET 0
-        # keeps the lateral subquery a loop of key lookups (not a join planned on guesses).
+        # keeps the lateral subquery a loop of key lookups (not a join planned on guesses),
+        # and keeps the project test outside it: with `project_id = %s` inside, every index
+        # (all lead with project_id) could serve the probe, and on a young table PostgreSQL
+        # sometimes took the duration index and read the whole project per job id. Only the
+        # unique index leads with job_id (migration 0106).
         sql = (
             "SELECT found.job_id, found.id FROM unnest(%s::text[]) AS wanted(job_id) "
-            "CROSS JOIN LATERAL (SELECT id, job_id FROM task_runs WHERE project_id = %s "
-            "AND job_id = wanted.job_id OFFSET 0) AS found"
+            "CROSS JOIN LATERAL (SELECT id, job_id, project_id FROM task_runs "
+            "WHERE job_id = wanted.job_id OFFSET 0) AS found WHERE found.project_id = %s"
         )
         found = conn.exec_driver_sql(sql, (job_ids, project_id))
     else:

@@ -66,6 +66,7 @@ task_runs = Table(
     Column("updated_at", Timestamp, nullable=False),
     Column("tags", JSON, nullable=True),
     Column("trace_id", String(100), nullable=True),
+    # On PostgreSQL its columns are (job_id, project_id) since migration 0106.
     UniqueConstraint("project_id", "job_id", name="uq_task_runs_project_job"),
     Index("ix_task_runs_created", "project_id", "created_at", "id"),
     Index("ix_task_runs_status_created", "project_id", "status", "created_at", "id"),
