@@ -5,15 +5,13 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import Connection, text
 
 from jobpulse.store.checkpoint import WalCheckpointer
-from jobpulse.store.db import make_engine
 from jobpulse.store.writer import GroupCommitWriter
 from jobpulse.store.writer_gate import WriteGate
 
@@ -39,50 +37,35 @@ class Blobs:
         return list(arguments)
 
 
-@pytest.fixture
-def database(tmp_path: Path) -> Path:
-    return tmp_path / "wal.db"
-
-
-@pytest.fixture
-def writer(database: Path) -> Iterator[GroupCommitWriter]:
-    engine = make_engine(f"sqlite:///{database}")
-    node = GroupCommitWriter(engine)
-    node.start()
-    yield node
-    node.stop()
-    engine.dispose()
-
-
 def wal_frames(checkpointer: WalCheckpointer) -> tuple[int, int]:
     return checkpointer.stats.wal_frames, checkpointer.stats.copied_frames
 
 
 def test_the_writer_leaves_checkpoints_to_the_background_thread(
-    writer: GroupCommitWriter, database: Path
+    sqlite_writer: GroupCommitWriter, sqlite_database: Path
 ) -> None:
-    writer.run_sync(Blobs(), 50)
-    kept = writer._conn
+    sqlite_writer.run_sync(Blobs(), 50)
+    kept = sqlite_writer._conn
     assert kept is not None and kept.connection.dbapi_connection is not None
     setting = kept.connection.dbapi_connection.execute("PRAGMA wal_autocheckpoint")
     assert setting.fetchone() == (0,)
-    checkpointer = writer._checkpointer
+    checkpointer = sqlite_writer._checkpointer
     assert checkpointer is not None
     wait_for(lambda: checkpointer.stats.checkpoints >= 1)
     frames, copied = wal_frames(checkpointer)
     assert frames >= 50 and copied == frames  # every committed page is in the database file
 
 
-def test_a_checkpoint_does_not_wait_for_the_writers_turn(database: Path) -> None:
+def test_a_checkpoint_does_not_wait_for_the_writers_turn(sqlite_database: Path) -> None:
     """Copying pages back runs beside the writers; only a long WAL's last stretch waits."""
-    db = sqlite3.connect(database, isolation_level=None)
+    db = sqlite3.connect(sqlite_database, isolation_level=None)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA wal_autocheckpoint=0")
     db.execute("CREATE TABLE blobs (body BLOB)")
     db.execute(f"INSERT INTO blobs VALUES (randomblob({20 * PAGE}))")
-    checkpointer = WalCheckpointer(str(database), interval=0.01)
+    checkpointer = WalCheckpointer(str(sqlite_database), interval=0.01)
     checkpointer.start()
-    other_process = WriteGate(str(database))
+    other_process = WriteGate(str(sqlite_database))
     other_process.open()
     try:
         with other_process.turn():  # a writer's turn that lasts the whole test
@@ -97,18 +80,18 @@ def test_a_checkpoint_does_not_wait_for_the_writers_turn(database: Path) -> None
         db.close()
 
 
-def test_the_wal_stays_short_while_writers_never_pause(database: Path) -> None:
+def test_the_wal_stays_short_while_writers_never_pause(sqlite_database: Path) -> None:
     """A PASSIVE checkpoint cannot finish while commits keep coming, and SQLite only starts
     the WAL over after one has: the checkpointer finishes it in a writers' turn."""
-    db = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
+    db = sqlite3.connect(sqlite_database, isolation_level=None, check_same_thread=False)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA wal_autocheckpoint=0")
     db.execute("CREATE TABLE blobs (body BLOB)")
-    checkpointer = WalCheckpointer(str(database), interval=0.005, restart_frames=100)
+    checkpointer = WalCheckpointer(str(sqlite_database), interval=0.005, restart_frames=100)
     checkpointer.start()
-    gate = WriteGate(str(database))
+    gate = WriteGate(str(sqlite_database))
     gate.open()
-    wal = Path(f"{database}-wal")
+    wal = Path(f"{sqlite_database}-wal")
     largest = 0
     try:
         for _ in range(300):  # 3,000 pages, back to back, each commit in a writer's turn
@@ -130,19 +113,19 @@ def test_the_wal_stays_short_while_writers_never_pause(database: Path) -> None:
 
 
 def test_writes_from_several_threads_all_land_and_the_file_is_sound(
-    writer: GroupCommitWriter, database: Path
+    sqlite_writer: GroupCommitWriter, sqlite_database: Path
 ) -> None:
     def write(count: int) -> None:
         for _ in range(count):
-            writer.run_sync(Blobs(), 3)
+            sqlite_writer.run_sync(Blobs(), 3)
 
     threads = [threading.Thread(target=write, args=(50,)) for _ in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    writer.stop()
-    db = sqlite3.connect(database)
+    sqlite_writer.stop()
+    db = sqlite3.connect(sqlite_database)
     assert db.execute("SELECT count(*) FROM blobs").fetchone() == (200,)
     assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     db.close()

@@ -42,9 +42,9 @@ class Recording:
 
 
 @contextmanager
-def another_process_writing(database: Path) -> Iterator[None]:
+def another_process_writing(sqlite_database: Path) -> Iterator[None]:
     """Holds the writers' lock on the file, as another process's turn does."""
-    lock = os.open(f"{database}.write.lock", os.O_RDWR | os.O_CREAT)
+    lock = os.open(f"{sqlite_database}.write.lock", os.O_RDWR | os.O_CREAT)
     try:
         fcntl.flock(lock, fcntl.LOCK_EX)
         yield
@@ -52,62 +52,49 @@ def another_process_writing(database: Path) -> Iterator[None]:
         os.close(lock)  # releases the lock
 
 
-@pytest.fixture
-def database(tmp_path: Path) -> Path:
-    return tmp_path / "writer.db"
-
-
-@pytest.fixture
-def writer(database: Path) -> Iterator[GroupCommitWriter]:
-    engine = make_engine(f"sqlite:///{database}")
-    node = GroupCommitWriter(engine)
-    node.start()
-    yield node
-    node.stop()
-    engine.dispose()
-
-
-def test_the_handler_gets_prepared_arguments(writer: GroupCommitWriter) -> None:
+def test_the_handler_gets_prepared_arguments(sqlite_writer: GroupCommitWriter) -> None:
     handler = Recording()
-    assert writer.run_sync(handler, "a") == len("prepared a")
+    assert sqlite_writer.run_sync(handler, "a") == len("prepared a")
     assert handler.prepared == [("a", "jobpulse-writer")]
     assert handler.handled == ["prepared a"]
 
 
 def test_preparing_does_not_wait_for_the_database(
-    writer: GroupCommitWriter, database: Path
+    sqlite_writer: GroupCommitWriter, sqlite_database: Path
 ) -> None:
     """Another process's turn (its lock on the file) does not delay the preparation."""
     handler = Recording()
-    with another_process_writing(database):
-        done = writer.submit(handler, "a")
+    with another_process_writing(sqlite_database):
+        done = sqlite_writer.submit(handler, "a")
         assert handler.prepared_event.wait(10), "prepare waited for the lock"
         assert not done.done() and handler.handled == []
     assert done.result(10) == len("prepared a")
 
 
 def test_a_failed_preparation_fails_only_its_own_job(
-    writer: GroupCommitWriter, database: Path
+    sqlite_writer: GroupCommitWriter, sqlite_database: Path
 ) -> None:
     handler = Recording()
-    with another_process_writing(database):  # the jobs pile up into a batch meanwhile
-        jobs = [writer.submit(handler, argument) for argument in ("a", "bad", "c")]
+    with another_process_writing(sqlite_database):  # the jobs pile up into a batch meanwhile
+        jobs = [sqlite_writer.submit(handler, argument) for argument in ("a", "bad", "c")]
     assert jobs[0].result(10) == jobs[2].result(10) == len("prepared a")
     with pytest.raises(ValueError, match="cannot prepare 'bad'"):
         jobs[1].result(10)
     assert sorted(handler.handled) == ["prepared a", "prepared c"]
-    reader = make_engine(f"sqlite:///{database}")
+    reader = make_engine(f"sqlite:///{sqlite_database}")
     with reader.connect() as conn:  # committed, not just handled
         assert conn.execute(text("SELECT COUNT(*) FROM seen")).scalar_one() == 2
     reader.dispose()
 
 
-def test_a_handler_is_called_once_per_transaction_whatever_came_between(database: Path) -> None:
+def test_a_handler_is_called_once_per_transaction_whatever_came_between(
+    sqlite_database: Path,
+) -> None:
     """Two calls in one transaction took two rounds of row locks, each in key order: two
     PostgreSQL nodes deadlocked on the task rollups (and retried every job one by one)."""
     ingest, other = Recording(), Recording()
     batch = [_Job(ingest, "a"), _Job(other, "bb"), _Job(ingest, "ccc"), _Job(other, "dddd")]
-    engine = make_engine(f"sqlite:///{database}")
+    engine = make_engine(f"sqlite:///{sqlite_database}")
     with engine.begin() as conn:
         results = GroupCommitWriter._execute(conn, batch)
     engine.dispose()
