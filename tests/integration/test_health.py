@@ -73,6 +73,18 @@ def test_a_dead_writer_is_not_ready(runtime: Runtime, ready: TestClient) -> None
     assert "writer thread not running" in _eventually(ready, 503)["reason"]
 
 
+def test_a_node_whose_wal_checkpoints_stopped_is_not_ready(
+    runtime: Runtime, ready: TestClient
+) -> None:
+    checkpointer = runtime.writer._checkpointer
+    if runtime.engine.dialect.name == "postgresql":
+        assert checkpointer is None  # PostgreSQL checkpoints its own WAL
+        return
+    assert checkpointer is not None
+    checkpointer.stop()
+    assert "WAL checkpoints not running" in _eventually(ready, 503)["reason"]
+
+
 def _add_loop(runtime: Runtime, tick: Callable[[], object], **options: float) -> PeriodicLoop:
     loop = PeriodicLoop("jobpulse-test-loop", 0.05, tick, **options)
     runtime.services.append(LoopService(loop))

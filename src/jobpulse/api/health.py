@@ -35,6 +35,8 @@ def _readiness_problem(runtime: Runtime) -> str | None:
         )
     if runtime.started and not runtime.writer.alive():
         return "writer thread not running: writes cannot be committed"
+    if runtime.started and not runtime.writer.checkpoints_alive():
+        return "SQLite WAL checkpoints not running: the WAL file would grow without end"
     max_silence = max(5.0, runtime.settings.evaluator_interval_seconds * 10)
     if not runtime.evaluator.alive(max_silence):
         error = runtime.evaluator.last_error

@@ -82,30 +82,41 @@ class WalCheckpointer:
         self._written.set()
 
     def _run(self) -> None:
-        conn = sqlite3.connect(self._database, isolation_level=None, check_same_thread=False)
+        conn: sqlite3.Connection | None = None
         try:
             while not self._stopping.is_set():
                 self._written.wait()
                 if self._stopping.is_set():
                     return
                 self._written.clear()
-                self._checkpoint(conn)
+                conn = self._checkpoint(conn)
                 # Commits coming in meanwhile share the next checkpoint.
                 self._stopping.wait(self._interval)
         finally:
-            conn.close()
+            if conn is not None:
+                conn.close()
 
-    def _checkpoint(self, conn: sqlite3.Connection) -> None:
-        """One PASSIVE checkpoint; finished in a writers' turn if the WAL is long."""
+    def _checkpoint(self, conn: sqlite3.Connection | None) -> sqlite3.Connection | None:
+        """One PASSIVE checkpoint, finished in a writers' turn if the WAL is long. Returns
+        the connection to use next time; a failure is logged and retried after the next
+        commit on a new connection (this thread must outlive any one failure)."""
         try:
+            if conn is None:
+                conn = sqlite3.connect(
+                    self._database, isolation_level=None, check_same_thread=False
+                )
             frames = self._passive(conn)
             if frames is not None and frames >= self._restart_frames:
                 with self._gate.turn():
                     self._passive(conn)
                 self.stats.in_turn += 1
-        except sqlite3.Error:
+            return conn
+        except Exception:
             self.stats.failures += 1
             log.warning("WAL checkpoint failed; retrying after the next commit", exc_info=True)
+            if conn is not None:
+                conn.close()
+            return None
 
     def _passive(self, conn: sqlite3.Connection) -> int | None:
         """Frames in the WAL, or None when another process's checkpoint was running."""

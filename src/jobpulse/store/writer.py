@@ -129,6 +129,11 @@ class GroupCommitWriter:
     def alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
+    def checkpoints_alive(self) -> bool:
+        """On SQLite, the thread that checkpoints the WAL runs (without it the WAL file
+        would grow without end); always true on PostgreSQL."""
+        return self._checkpointer is None or self._checkpointer.alive()
+
     def submit(self, handler: BatchHandler, argument: Any) -> Future[Any]:
         job = _Job(handler, argument, future=Future())
         self._enqueue(job)
