@@ -97,31 +97,50 @@ def run_events(
 
 
 def bodies(
-    rows: int, batch: int, first_run: int = 0, job_ids: str = "uuid", seed: int = 1
+    rows: int,
+    batch: int,
+    first_run: int = 0,
+    job_ids: str = "uuid",
+    split: bool = False,
+    seed: int = 1,
 ) -> Iterator[tuple[bytes, int]]:
     """Request bodies of about `batch` events, runs in creation order over 7 days; job ids
-    count from `first_run` (more runs for a database an earlier run kept)."""
+    count from `first_run` (more runs for a database an earlier run kept).
+
+    `split` sends each run's `enqueued` event and its worker's events in different requests,
+    as the SDK does in production (the producer and the worker each batch their own): a
+    run is inserted by one request and folded again by another, in either order."""
     rng = random.Random(seed + first_run)
     now = datetime.now(UTC)
     span = timedelta(days=7).total_seconds()
-    pending: list[dict[str, Any]] = []
+    producer: list[dict[str, Any]] = []
+    worker: list[dict[str, Any]] = []
     for index in range(rows):
         created = now - timedelta(seconds=span * (1 - index / rows)) - timedelta(minutes=10)
-        pending += run_events(rng, first_run + index, created, job_ids)
-        if len(pending) >= batch:
+        events = run_events(rng, first_run + index, created, job_ids)
+        if split:
+            producer.append(events[0])
+            worker += events[1:]
+        else:
+            producer += events
+        for pending in (producer, worker):
+            if len(pending) >= batch:
+                yield orjson.dumps(pending), len(pending)
+                pending.clear()
+    for pending in (producer, worker):
+        if pending:
             yield orjson.dumps(pending), len(pending)
-            pending = []
-    if pending:
-        yield orjson.dumps(pending), len(pending)
 
 
-def spool_bodies(rows: int, batch: int, first_run: int, job_ids: str, path: Path) -> int:
+def spool_bodies(
+    rows: int, batch: int, first_run: int, job_ids: str, split: bool, path: Path
+) -> int:
     """Write the request bodies to a file before the clock starts (10 M runs are ~8 GB of
     JSON: too much to hold in memory, too slow to generate while measuring). Returns the
     number of events."""
     n_events = 0
     with path.open("wb") as spool:
-        for body, count in bodies(rows, batch, first_run, job_ids):
+        for body, count in bodies(rows, batch, first_run, job_ids, split):
             spool.write(len(body).to_bytes(8, "big"))
             spool.write(body)
             n_events += count
@@ -346,6 +365,11 @@ def main() -> None:
         "(what figures before 2026-12-06 used)",
     )
     parser.add_argument(
+        "--split",
+        action="store_true",
+        help="enqueued events and workers' events in different requests, as in production",
+    )
+    parser.add_argument(
         "--onto",
         metavar="DATABASE_URL",
         help="ingest into this database (one an earlier run kept) instead of a fresh one; "
@@ -381,13 +405,14 @@ def main() -> None:
         workdir.mkdir(parents=True, exist_ok=True)
         first = f"-from-{args.first_run}" if args.first_run else ""
         ids = "" if args.job_ids == "uuid" else f"-{args.job_ids}"
-        spool_path = workdir / f"bodies-{args.rows}-{args.batch}{first}{ids}.bin"
+        split = "-split" if args.split else ""
+        spool_path = workdir / f"bodies-{args.rows}-{args.batch}{first}{ids}{split}.bin"
         count_path = spool_path.with_suffix(".events")
         if count_path.exists():
             n_events = int(count_path.read_text())
         else:
             n_events = spool_bodies(
-                args.rows, args.batch, args.first_run, args.job_ids, spool_path
+                args.rows, args.batch, args.first_run, args.job_ids, args.split, spool_path
             )
             count_path.write_text(str(n_events))
         if args.onto:
