@@ -416,6 +416,7 @@ def main() -> None:
             )
             count_path.write_text(str(n_events))
         if args.onto:
+            args.database = "postgresql" if args.onto.startswith("postgresql") else "sqlite"
             measure_ingest(args, args.onto, spool_path, n_events, workdir / "server.log")
             return
         if args.database == "sqlite":

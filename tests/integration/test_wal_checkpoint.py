@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,15 +13,19 @@ from sqlalchemy import Connection, text
 from jobpulse.store.checkpoint import WalCheckpointer
 from jobpulse.store.writer import GroupCommitWriter
 from jobpulse.store.writer_gate import WriteGate
+from tests.integration.queue_fixtures import wait_until
 
 PAGE = 4096
 
 
-def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
+def wal_database(path: Path) -> sqlite3.Connection:
+    """A database in WAL mode whose connection never checkpoints, with a `blobs` table: a
+    writer as GroupCommitWriter sets one up, without the writer around it."""
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA wal_autocheckpoint=0")
+    db.execute("CREATE TABLE blobs (body BLOB)")
+    return db
 
 
 class Blobs:
@@ -51,17 +54,14 @@ def test_the_writer_leaves_checkpoints_to_the_background_thread(
     assert setting.fetchone() == (0,)
     checkpointer = sqlite_writer._checkpointer
     assert checkpointer is not None
-    wait_for(lambda: checkpointer.stats.checkpoints >= 1)
+    wait_until(lambda: checkpointer.stats.checkpoints >= 1, 10, "a checkpoint")
     frames, copied = wal_frames(checkpointer)
     assert frames >= 50 and copied == frames  # every committed page is in the database file
 
 
 def test_a_checkpoint_does_not_wait_for_the_writers_turn(sqlite_database: Path) -> None:
     """Copying pages back runs beside the writers; only a long WAL's last stretch waits."""
-    db = sqlite3.connect(sqlite_database, isolation_level=None)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA wal_autocheckpoint=0")
-    db.execute("CREATE TABLE blobs (body BLOB)")
+    db = wal_database(sqlite_database)
     db.execute(f"INSERT INTO blobs VALUES (randomblob({20 * PAGE}))")
     checkpointer = WalCheckpointer(str(sqlite_database), interval=0.01)
     checkpointer.start()
@@ -70,7 +70,7 @@ def test_a_checkpoint_does_not_wait_for_the_writers_turn(sqlite_database: Path) 
     try:
         with other_process.turn():  # a writer's turn that lasts the whole test
             checkpointer.written()
-            wait_for(lambda: checkpointer.stats.checkpoints >= 1)
+            wait_until(lambda: checkpointer.stats.checkpoints >= 1, 10, "a checkpoint")
             frames, copied = wal_frames(checkpointer)
             assert frames >= 20 and copied == frames
             assert checkpointer.stats.in_turn == 0
@@ -83,10 +83,7 @@ def test_a_checkpoint_does_not_wait_for_the_writers_turn(sqlite_database: Path) 
 def test_the_wal_stays_short_while_writers_never_pause(sqlite_database: Path) -> None:
     """A PASSIVE checkpoint cannot finish while commits keep coming, and SQLite only starts
     the WAL over after one has: the checkpointer finishes it in a writers' turn."""
-    db = sqlite3.connect(sqlite_database, isolation_level=None, check_same_thread=False)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA wal_autocheckpoint=0")
-    db.execute("CREATE TABLE blobs (body BLOB)")
+    db = wal_database(sqlite_database)
     checkpointer = WalCheckpointer(str(sqlite_database), interval=0.005, restart_frames=100)
     checkpointer.start()
     gate = WriteGate(str(sqlite_database))
