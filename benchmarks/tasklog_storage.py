@@ -32,7 +32,7 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.tasklog import run_events
-from jobpulse.api.events import _EVENTS
+from jobpulse.api.events import decode_events
 from jobpulse.domain.redact import Redactor
 from jobpulse.store.db import make_engine, migrate
 from jobpulse.store.projects import ensure_project
@@ -65,7 +65,7 @@ def ingest(url: str, first: int, runs: int, group: int, span: float, report: int
         project_id = ensure_project(conn)
     redactor, handler = Redactor(), TaskIngest()
     batches = [
-        EventBatch(project_id, [e.to_event(redactor) for e in _EVENTS.validate_json(body)])
+        EventBatch(project_id, [e.to_event(redactor) for e in decode_events(body)])
         for body in bodies(first, runs, span)
     ]
     for batch in batches:

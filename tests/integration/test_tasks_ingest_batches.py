@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
@@ -20,9 +21,9 @@ from tests.integration.test_tasks_api import lifecycle, post
 
 
 def _events(*raw: dict[str, Any]) -> list[TaskEvent]:
-    from jobpulse.api.events import _EVENTS  # the API's own validation
+    from jobpulse.api.events import decode_events  # the API's own validation
 
-    return [item.to_event(Redactor()) for item in _EVENTS.validate_python(list(raw))]
+    return [item.to_event(Redactor()) for item in decode_events(orjson.dumps(list(raw)))]
 
 
 def _commit_together(runtime: Runtime, project_id: int, *requests: list[TaskEvent]) -> list[int]:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+import msgspec
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from msgspec import Meta, Struct
 
 from jobpulse.api.deps import principal, runtime_of
 from jobpulse.api.errors import ApiError, error_response
@@ -22,7 +24,8 @@ router = APIRouter(prefix="/api/v1", tags=["tasks"])
 MAX_EVENTS_PER_REQUEST = 10_000
 MAX_BODY_BYTES = 50_000_000
 ERROR_MAX_CHARS = 2000
-Name = Annotated[str, Field(min_length=1, max_length=200)]
+Name = Annotated[str, Meta(min_length=1, max_length=200)]
+Count = Annotated[int, Meta(ge=0, le=1_000_000)]
 
 
 class OutOfRange(ValueError):
@@ -33,42 +36,49 @@ class OutOfRange(ValueError):
         self.field = field
 
 
+class InvalidEvents(ValueError):
+    """The body is not a list of valid events: `field` names where (e.g. "3.job_id")."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
 def _utc(value: datetime, field: str) -> datetime:
     if value.tzinfo is UTC:
         return value
     if value.tzinfo is None:  # naive means UTC
         return value.replace(tzinfo=UTC)
     try:
-        # The cheapest conversion of pydantic's own tzinfo (replace() costs twice as much).
         return value.astimezone(UTC)
     except OverflowError:
         raise OutOfRange(field) from None
 
 
-class EventIn(BaseModel):
-    """One task event, as the SDK sends it (see docs/tasks.md)."""
-
-    model_config = ConfigDict(extra="ignore")
+class EventIn(Struct):
+    """One task event, as the SDK sends it (see docs/tasks.md). Unknown keys are ignored;
+    `ts`, `eta` and `expires` are ISO 8601 / RFC 3339 (naive means UTC) or epoch seconds."""
 
     type: EventType
     job_id: Name
     task_name: Name
     queue: Name
-    ts: datetime = Field(description="ISO 8601 (naive means UTC) or epoch seconds")
-    attempt: int = Field(default=1, ge=0, le=1_000_000)
-    worker_id: str | None = Field(default=None, max_length=200)
+    ts: datetime
+    attempt: Count = 1
+    worker_id: Annotated[str, Meta(max_length=200)] | None = None
     args: Any = None
     kwargs: Any = None
     result: Any = None
     error: str | None = None
     traceback: str | None = None
-    retries: int | None = Field(default=None, ge=0, le=1_000_000)
-    max_retries: int | None = Field(default=None, ge=0, le=1_000_000)
-    retry_after: float | None = Field(default=None, ge=0, description="seconds")
+    retries: Count | None = None
+    max_retries: Count | None = None
+    retry_after: Annotated[float, Meta(ge=0, description="seconds")] | None = None
     eta: datetime | None = None
     expires: datetime | None = None
-    tags: list[Annotated[str, Field(max_length=100)]] | None = Field(default=None, max_length=50)
-    trace_id: str | None = Field(default=None, max_length=100)
+    tags: Annotated[list[Annotated[str, Meta(max_length=100)]], Meta(max_length=50)] | None = None
+    trace_id: Annotated[str, Meta(max_length=100)] | None = None
 
     def without_nul(self) -> EventIn:
         """PostgreSQL text cannot hold NUL; the replacement character keeps text readable."""
@@ -77,12 +87,12 @@ class EventIn(BaseModel):
             for name in _TEXT_FIELDS
             if isinstance(value := getattr(self, name), str) and "\x00" in value
         }
-        return self.model_copy(update=changes) if changes else self
+        return msgspec.structs.replace(self, **changes) if changes else self
 
     def to_event(self, redactor: Redactor) -> TaskEvent:
-        # The validated values, converted in a copy of the model's own dict: the event
-        # adopts that dict (ingest builds one per event, and __init__ would cost more).
-        fields = dict(self.__dict__)
+        # The decoded values in a fresh dict that the event adopts (ingest builds one per
+        # event, and __init__ with 19 arguments would cost more).
+        fields = msgspec.structs.asdict(self)
         fields["ts"] = _utc(self.ts, "ts")
         if self.eta is not None:
             fields["eta"] = _utc(self.eta, "eta")
@@ -101,8 +111,34 @@ class EventIn(BaseModel):
 
 
 _TEXT_FIELDS = ("job_id", "task_name", "queue", "worker_id", "error", "traceback", "trace_id")
-# Validation stays in pydantic's compiled core: no Python validator runs per field and event.
-_EVENTS = TypeAdapter(list[EventIn])
+# Decoding and validation in one pass of msgspec's compiled decoder: several times faster
+# than building pydantic models, which was a fifth of the server's time under load.
+# strict=False: epoch seconds for datetimes, and numbers sent as strings, are accepted.
+_DECODER = msgspec.json.Decoder(list[EventIn], strict=False)
+_AT = re.compile(r"^(?P<reason>.*?)\s*- at `\$(?P<path>[^`]*)`$", re.DOTALL)
+_MISSING = re.compile(r"missing required field `(?P<name>[^`]+)`")
+
+
+def _field_of(path: str, reason: str) -> str:
+    """`[3].job_id` (msgspec's path) as `3.job_id` (the API's field names); a missing
+    field is named too (msgspec points at the object that lacks it)."""
+    parts = [part for part in re.split(r"[\[\].]+", path) if part]
+    if missing := _MISSING.search(reason):
+        parts.append(missing["name"])
+    return ".".join(parts) or "body"
+
+
+def decode_events(body: bytes) -> list[EventIn]:
+    """The events of a request body; InvalidEvents names the first bad field."""
+    try:
+        return _DECODER.decode(body or b"null")
+    except msgspec.ValidationError as exc:
+        found = _AT.match(str(exc))
+        if found is None:
+            raise InvalidEvents("body", str(exc)) from None
+        raise InvalidEvents(_field_of(found["path"], found["reason"]), found["reason"]) from None
+    except msgspec.DecodeError as exc:
+        raise InvalidEvents("body", f"malformed JSON: {exc}") from None
 
 
 def _inline(schema: Any, defs: dict[str, Any]) -> Any:
@@ -117,8 +153,8 @@ def _inline(schema: Any, defs: dict[str, Any]) -> Any:
     return schema
 
 
-_schema = _EVENTS.json_schema()
-# The body is read raw and validated by _EVENTS (fast JSON parsing); this documents it.
+_schema = msgspec.json.schema(list[EventIn])
+# The body is read raw and decoded by _DECODER; this documents it.
 _BODY = {
     "requestBody": {
         "required": True,
@@ -127,11 +163,8 @@ _BODY = {
 }
 
 
-def _errors(exc: ValidationError) -> list[dict[str, str]]:
-    return [
-        {"field": ".".join(str(p) for p in err["loc"]) or "body", "reason": err["msg"]}
-        for err in exc.errors(include_url=False)[:50]
-    ]
+def _invalid(field: str, reason: str) -> JSONResponse:
+    return error_response(422, "validation failed", [{"field": field, "reason": reason}])
 
 
 @router.post("/events", status_code=202, openapi_extra=_BODY)
@@ -145,15 +178,11 @@ async def post_events(
     if len(body) > MAX_BODY_BYTES:
         raise ApiError(413, "payload too large", f"at most {MAX_BODY_BYTES} bytes per request")
     try:
-        parsed = _EVENTS.validate_json(body or b"null")
-    except ValidationError as exc:
-        return error_response(422, "validation failed", _errors(exc))
+        parsed = decode_events(body)
+    except InvalidEvents as exc:
+        return _invalid(exc.field, exc.reason)
     if len(parsed) > MAX_EVENTS_PER_REQUEST:
-        return error_response(
-            422,
-            "validation failed",
-            [{"field": "body", "reason": f"at most {MAX_EVENTS_PER_REQUEST} events per request"}],
-        )
+        return _invalid("body", f"at most {MAX_EVENTS_PER_REQUEST} events per request")
     if b"\\u0000" in body or b"\x00" in body:
         parsed = [item.without_nul() for item in parsed]
     redactor = runtime.tasks.redactor
@@ -162,10 +191,7 @@ async def post_events(
         try:
             events.append(item.to_event(redactor))
         except OutOfRange as exc:
-            reason = "out of range once converted to UTC"
-            return error_response(
-                422, "validation failed", [{"field": f"{index}.{exc.field}", "reason": reason}]
-            )
+            return _invalid(f"{index}.{exc.field}", "out of range once converted to UTC")
     batch = EventBatch(who.project_id, events)
     accepted = await runtime.writer.run(runtime.tasks.ingest, batch)
     return JSONResponse({"accepted": accepted}, status_code=202)
