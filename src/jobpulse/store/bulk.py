@@ -25,7 +25,8 @@ def _epoch(value: datetime | None) -> float | None:
     return value.timestamp() if value is not None else None
 
 
-def _json(value: Any) -> str | None:
+def to_json(value: Any) -> str | None:
+    """A JSON column's value as the drivers take it (text); None stays NULL."""
     if value is None:
         return None
     if orjson is not None:
@@ -45,7 +46,7 @@ def _converter(table: Table, column: str) -> Converter:
     if isinstance(kind, Timestamp):
         return _epoch
     if isinstance(kind, JSON):
-        return _json
+        return to_json
     return _same
 
 
@@ -91,13 +92,19 @@ class BulkUpdate:
         self._keys = [f"{c} = {{}}" for c in key_columns]
 
     def __call__(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-        if not rows:
+        if rows:
+            self.tuples(conn, [self._convert(row) for row in rows])
+
+    def tuples(self, conn: Connection, values: Sequence[tuple[Any, ...]]) -> None:
+        """Rows as tuples of the set columns, the added ones, then the key columns, with
+        values the driver takes as they are (as BulkInsert.tuples)."""
+        if not values:
             return
         marks = iter(_marks(conn, len(self._sets) + len(self._keys)))
         sets = ", ".join(part.format(next(marks)) for part in self._sets)
         keys = " AND ".join(part.format(next(marks)) for part in self._keys)
         sql = f"UPDATE {self._table} SET {sets} WHERE {keys}"
-        conn.exec_driver_sql(sql, [self._convert(row) for row in rows])
+        conn.exec_driver_sql(sql, values)
 
 
 class BulkInsert:

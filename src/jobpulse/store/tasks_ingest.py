@@ -26,9 +26,10 @@ from jobpulse.store.tasks_rows import (
     ROLLUP_VALUE_COLUMNS,
     RUN_STATE_COLUMNS,
     RollupDelta,
-    attempt_values,
+    attempt_row,
+    contribution_of,
     run_of,
-    run_values,
+    run_row,
 )
 from jobpulse.store.tasks_tables import (
     task_attempts,
@@ -153,7 +154,7 @@ class TaskIngest:
         existing = _load_runs(conn, list(known.values())) if known else {}
         attempts = _load_attempts(conn, [row["id"] for row in existing.values()])
         fresh: list[tuple[str, PreparedRun]] = []
-        changed: list[tuple[RowMapping, Run, dict[str, Any]]] = []
+        changed: list[tuple[int, Run, Run]] = []
         for job_id, prepared in jobs.items():
             row = existing.get(job_id)
             if row is None and len(prepared) == 1:
@@ -161,20 +162,21 @@ class TaskIngest:
                 continue
             # The prepared runs' contributions assumed a new job: take them back.
             for part in prepared:
-                delta.add(project_id, part.values, -1)
+                delta.add(project_id, part.contribution, -1)
             events = [event for part in prepared for event in part.events]
             if row is None:
                 merged = prepare_run(events)
-                delta.add(project_id, merged.values, 1)
+                delta.add(project_id, merged.contribution, 1)
                 fresh.append((job_id, merged))
                 continue
             before = run_of(row, attempts.get(row["id"], []))
             after = fold_all(before, events)
             assert after is not None
             if after != before:  # else nothing new: the stored contribution stays
-                changed.append((row, after, {c: row[c] for c in RUN_STATE_COLUMNS}))
+                delta.add(project_id, contribution_of(row), -1)
+                changed.append((row["id"], before, after))
         self._insert_runs(conn, project_id, fresh)
-        self._update_runs(conn, project_id, changed, attempts, delta)
+        self._update_runs(conn, project_id, changed, delta)
 
     @staticmethod
     def _insert_runs(
@@ -194,31 +196,28 @@ class TaskIngest:
     def _update_runs(
         conn: Connection,
         project_id: int,
-        changed: list[tuple[RowMapping, Run, dict[str, Any]]],
-        stored_attempts: dict[int, list[RowMapping]],
+        changed: list[tuple[int, Run, Run]],
         delta: RollupDelta,
     ) -> None:
+        """Store runs folded again (`before` as stored, `after` with the new events)."""
         if not changed:
             return
         run_rows = []
-        new_attempts: list[dict[str, Any]] = []
-        changed_attempts: list[dict[str, Any]] = []
-        for row, run, old_values in changed:
-            values = run_values(run)
-            delta.add(project_id, old_values, -1)
-            delta.add(project_id, values, 1)
-            values["id"] = row["id"]
-            run_rows.append(values)
-            stored = {a["number"]: a for a in stored_attempts.get(row["id"], [])}
-            for number, attempt in run.attempts.items():
-                attempt_row = {"run_id": row["id"], "number": number, **attempt_values(attempt)}
-                if number not in stored:
-                    new_attempts.append(attempt_row)
-                elif any(stored[number][c] != attempt_row[c] for c in ATTEMPT_COLUMNS):
-                    changed_attempts.append(attempt_row)
-        _UPDATE_RUNS(conn, run_rows)
-        _INSERT_ATTEMPTS(conn, new_attempts)
-        _UPDATE_ATTEMPTS(conn, changed_attempts)
+        new_attempts = []
+        changed_attempts = []
+        for run_id, before, after in changed:
+            contribution, row = run_row(after)
+            delta.add(project_id, contribution, 1)
+            run_rows.append((*row, run_id))
+            for number, attempt in after.attempts.items():
+                stored = before.attempts.get(number)
+                if stored is None:
+                    new_attempts.append((run_id, number, *attempt_row(attempt)))
+                elif stored != attempt:
+                    changed_attempts.append((*attempt_row(attempt), run_id, number))
+        _UPDATE_RUNS.tuples(conn, run_rows)
+        _INSERT_ATTEMPTS.tuples(conn, new_attempts)
+        _UPDATE_ATTEMPTS.tuples(conn, changed_attempts)
 
 
 _INSERT_RUNS = BulkInsert(task_runs, ("id", "project_id", "job_id", *RUN_STATE_COLUMNS))

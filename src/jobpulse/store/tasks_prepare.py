@@ -15,18 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from jobpulse.domain.runs import TaskEvent, fold_all
-from jobpulse.store.bulk import RowConverter
-from jobpulse.store.tasks_rows import (
-    ATTEMPT_COLUMNS,
-    RUN_STATE_COLUMNS,
-    RollupDelta,
-    attempt_values,
-    run_values,
-)
-from jobpulse.store.tasks_tables import task_attempts, task_runs
-
-_RUN_ROW = RowConverter(task_runs, RUN_STATE_COLUMNS)
-_ATTEMPT_ROW = RowConverter(task_attempts, ATTEMPT_COLUMNS)
+from jobpulse.store.tasks_rows import Contribution, RollupDelta, attempt_row, run_row
 
 
 @dataclass
@@ -34,7 +23,7 @@ class PreparedRun:
     """One job's events of a request, folded as if the job were new."""
 
     events: list[TaskEvent]
-    values: dict[str, Any]  # run_values(), what the rollups were given
+    contribution: Contribution  # what the rollups were given for it
     row: tuple[Any, ...]  # RUN_STATE_COLUMNS for the driver
     attempts: list[tuple[Any, ...]]  # (number, *ATTEMPT_COLUMNS) for the driver
 
@@ -42,11 +31,9 @@ class PreparedRun:
 def prepare_run(events: list[TaskEvent]) -> PreparedRun:
     run = fold_all(None, events)
     assert run is not None
-    values = run_values(run)
-    attempts = [
-        (number, *_ATTEMPT_ROW(attempt_values(attempt))) for number, attempt in run.attempts.items()
-    ]
-    return PreparedRun(events, values, _RUN_ROW(values), attempts)
+    contribution, row = run_row(run)
+    attempts = [(number, *attempt_row(attempt)) for number, attempt in run.attempts.items()]
+    return PreparedRun(events, contribution, row, attempts)
 
 
 class EventBatch:
@@ -74,6 +61,6 @@ class EventBatch:
                 found.append(event)
         for job_id, job_events in by_job.items():
             prepared = self.runs[job_id] = prepare_run(job_events)
-            self.delta.add(self.project_id, prepared.values, 1)
+            self.delta.add(self.project_id, prepared.contribution, 1)
         self._prepared = True
         return self

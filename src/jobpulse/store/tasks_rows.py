@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import RowMapping
 
 from jobpulse.domain.errors import fingerprint
-from jobpulse.domain.runs import Attempt, EventType, Run, RunView, view
+from jobpulse.domain.runs import Attempt, EventType, Run, RunStatus, RunView, view
 from jobpulse.domain.stats import bucket_of, duration_octave
+from jobpulse.store.bulk import to_json
 from jobpulse.store.tasks_tables import HOUR, MINUTE, ROLLUP_STATUSES
 
 RUN_STATE_COLUMNS = (
@@ -54,51 +56,85 @@ ATTEMPT_COLUMNS = (
 )
 
 
-def run_values(run: Run) -> dict[str, Any]:
-    """The task_runs columns (without ids) for a folded run."""
+# Statuses and outcomes as plain strings for the drivers (`.value` is a Python-level
+# descriptor on Python 3.11, ~150 ns, and ingest reads two per job).
+_PLAIN: dict[str, str] = {member: member.value for member in (*RunStatus, *EventType)}
+# What a run adds to the rollups: task, queue, created_at (epoch seconds), status, duration.
+Contribution = tuple[str, str, float, str, float | None]
+
+
+def _epoch(value: datetime | None) -> float | None:
+    return value.timestamp() if value is not None else None
+
+
+def run_row(run: Run) -> tuple[Contribution, tuple[Any, ...]]:
+    """The task_runs values of a folded run in RUN_STATE_COLUMNS order, as the drivers take
+    them (timestamps as epoch seconds, JSON as text), and what it adds to the rollups.
+
+    Built directly as a tuple: ingest derives one per job, and a dict of the columns
+    converted afterwards cost twice as much."""
     derived: RunView = view(run)
-    return {
-        "task_name": run.task_name,
-        "queue_name": run.queue_name,
-        "args": run.args,
-        "kwargs": run.kwargs,
-        "status": derived.status.value,
-        "duration_ms": derived.duration_ms,
-        "duration_octave": duration_octave(derived.duration_ms),
-        "job_retry": run.max_retries,
-        "job_retries": derived.job_retries,
-        "job_retry_after": derived.job_retry_after,
-        "success": derived.success,
-        "result": derived.result,
-        "error_message": derived.error_message,
-        "traceback": derived.traceback,
-        "fingerprint": fingerprint(derived.error_message, derived.traceback),
-        "worker_id": derived.worker_id,
-        "enqueue_time": derived.enqueue_time,
-        "expire_time": run.expire_time,
-        "start_time": derived.start_time,
-        "finish_time": derived.finish_time,
-        "created_at": run.first_seen_at,
-        "updated_at": run.last_seen_at,
-        "tags": list(run.tags) if run.tags is not None else None,
-        "trace_id": run.trace_id,
-    }
+    duration = derived.duration_ms
+    status = _PLAIN[derived.status]
+    created = run.first_seen_at.timestamp()
+    error, traceback = derived.error_message, derived.traceback
+    tags = run.tags
+    row = (
+        run.task_name,
+        run.queue_name,
+        to_json(run.args),
+        to_json(run.kwargs),
+        status,
+        duration,
+        duration_octave(duration),
+        run.max_retries,
+        derived.job_retries,
+        derived.job_retry_after,
+        derived.success,
+        to_json(derived.result),
+        error,
+        traceback,
+        fingerprint(error, traceback) if error is not None or traceback is not None else None,
+        derived.worker_id,
+        _epoch(derived.enqueue_time),
+        _epoch(run.expire_time),
+        _epoch(derived.start_time),
+        _epoch(derived.finish_time),
+        created,
+        run.last_seen_at.timestamp(),
+        to_json(list(tags)) if tags is not None else None,
+        run.trace_id,
+    )
+    return (run.task_name, run.queue_name, created, status, duration), row
 
 
-def attempt_values(attempt: Attempt) -> dict[str, Any]:
-    return {
-        "queued_at": attempt.queued_at,
-        "was_enqueued": attempt.was_enqueued,
-        "was_deferred": attempt.was_deferred,
-        "started_at": attempt.started_at,
-        "worker_id": attempt.worker_id,
-        "outcome": attempt.outcome.value if attempt.outcome else None,
-        "finished_at": attempt.finished_at,
-        "error": attempt.error,
-        "traceback": attempt.traceback,
-        "result": attempt.result,
-        "retry_after": attempt.retry_after,
-    }
+def attempt_row(attempt: Attempt) -> tuple[Any, ...]:
+    """task_attempts values in ATTEMPT_COLUMNS order, as the drivers take them."""
+    outcome = attempt.outcome
+    return (
+        _epoch(attempt.queued_at),
+        attempt.was_enqueued,
+        attempt.was_deferred,
+        _epoch(attempt.started_at),
+        attempt.worker_id,
+        _PLAIN[outcome] if outcome is not None else None,
+        _epoch(attempt.finished_at),
+        attempt.error,
+        attempt.traceback,
+        to_json(attempt.result),
+        attempt.retry_after,
+    )
+
+
+def contribution_of(row: RowMapping) -> Contribution:
+    """What a stored task_runs row added to the rollups."""
+    return (
+        row["task_name"],
+        row["queue_name"],
+        row["created_at"].timestamp(),
+        row["status"],
+        row["duration_ms"],
+    )
 
 
 def attempt_of(row: RowMapping) -> Attempt:
@@ -155,15 +191,14 @@ class RollupDelta:
     durations: dict[tuple[RollupKey, int], int] = field(default_factory=dict)
     project_durations: dict[ProjectBucketKey, int] = field(default_factory=dict)
 
-    def add(self, project_id: int, values: Mapping[str, Any], sign: int) -> None:
-        """Add (sign=1) or take back (sign=-1) what one run row contributes."""
-        epoch = values["created_at"].timestamp()
-        duration = values["duration_ms"]
-        status = _STATUS_INDEX[values["status"]]
+    def add(self, project_id: int, contribution: Contribution, sign: int) -> None:
+        """Add (sign=1) or take back (sign=-1) what one run contributes."""
+        task_name, queue_name, epoch, status_name, duration = contribution
+        status = _STATUS_INDEX[status_name]
         bucket = bucket_of(duration) if duration is not None else 0
         for period in (MINUTE, HOUR):
             start = float(epoch // period * period)
-            key = (project_id, values["task_name"], values["queue_name"], period, start)
+            key = (project_id, task_name, queue_name, period, start)
             counts = self.counts.get(key)
             if counts is None:
                 counts = self.counts[key] = [0] * len(ROLLUP_VALUE_COLUMNS)
