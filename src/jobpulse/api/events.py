@@ -186,12 +186,20 @@ async def post_events(
     if b"\\u0000" in body or b"\x00" in body:
         parsed = [item.without_nul() for item in parsed]
     redactor = runtime.tasks.redactor
-    events = []
-    for index, item in enumerate(parsed):
-        try:
-            events.append(item.to_event(redactor))
-        except OutOfRange as exc:
-            return _invalid(f"{index}.{exc.field}", "out of range once converted to UTC")
-    batch = EventBatch(who.project_id, events)
-    accepted = await runtime.writer.run(runtime.tasks.ingest, batch)
+
+    def convert() -> list[TaskEvent]:  # in the writer thread (see EventBatch)
+        events = []
+        for index, item in enumerate(parsed):
+            try:
+                events.append(item.to_event(redactor))
+            except OutOfRange as exc:
+                raise OutOfRange(f"{index}.{exc.field}") from None
+        return events
+
+    try:
+        accepted = await runtime.writer.run(
+            runtime.tasks.ingest, EventBatch(who.project_id, convert)
+        )
+    except OutOfRange as exc:
+        return _invalid(exc.field, "out of range once converted to UTC")
     return JSONResponse({"accepted": accepted}, status_code=202)

@@ -10,7 +10,7 @@ while another one holds SQLite's write lock.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,20 +38,36 @@ def prepare_run(events: list[TaskEvent]) -> PreparedRun:
 
 class EventBatch:
     """The events of one request (validated and redacted), prepared for the writer by
-    `prepare()`, which the writer thread runs before its turn (TaskIngest.prepare)."""
+    `prepare()`, which the writer thread runs before its turn (TaskIngest.prepare).
 
-    def __init__(self, project_id: int, events: Sequence[TaskEvent]) -> None:
+    `events` may also be a function that produces them (converting what the API decoded):
+    it then runs in prepare() too, in the writer thread, while another process holds
+    SQLite's write lock, rather than in the request's thread, where it would compete for
+    the interpreter with this process's writer while it holds the lock. What it raises
+    goes back to the request.
+    """
+
+    def __init__(
+        self, project_id: int, events: Sequence[TaskEvent] | Callable[[], Sequence[TaskEvent]]
+    ) -> None:
         self.project_id = project_id
-        self.events = events
-        self.size = len(events)
+        self._source = events
+        self.events: Sequence[TaskEvent] = ()
         self.delta = RollupDelta()
         self.runs: dict[str, PreparedRun] = {}
         self._prepared = False
+
+    @property
+    def size(self) -> int:
+        """The number of events (once prepared)."""
+        return len(self.events)
 
     def prepare(self) -> EventBatch:
         """Fold each job's events and sum the rollups, as if every job were new (once)."""
         if self._prepared:
             return self
+        source = self._source
+        self.events = source() if callable(source) else source
         by_job: dict[str, list[TaskEvent]] = {}
         for event in self.events:
             found = by_job.get(event.job_id)
