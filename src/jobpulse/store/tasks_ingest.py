@@ -1,9 +1,10 @@
 """Task event ingest: a writer batch handler that stores whole batches with a few statements.
 
 Per batch (prepared by store/tasks_prepare.py before the writer's turn): look up the jobs
-the events touch (locked on PostgreSQL); insert the new ones as prepared; fold the events of
-known jobs into their stored runs and update them; add the change of every run's
-contribution to the rollups, all in the writer's transaction. Folding is idempotent (an
+the events touch (locked on PostgreSQL; on SQLite, jobs are first inserted as prepared where
+the unique index has none yet, and only the rest are looked up); insert the new ones as
+prepared; fold the events of known jobs into their stored runs and update them; add the
+change of every run's contribution to the rollups, all in the writer's transaction. Folding is idempotent (an
 event seen again changes nothing), so a replay leaves runs and rollups as they were: no table
 of seen events is needed.
 """
@@ -94,6 +95,11 @@ def _load_attempts(conn: Connection, run_ids: list[int]) -> dict[int, list[RowMa
     return found
 
 
+def _sqlite_changes(conn: Connection) -> int:
+    """Rows changed so far on this SQLite connection (an insert that was skipped is not)."""
+    return int(conn.connection.dbapi_connection.total_changes)  # type: ignore[union-attr]
+
+
 def _new_run_ids(conn: Connection, count: int) -> list[int]:
     """Ids for new runs, known before the insert so their attempts need no second lookup.
 
@@ -150,6 +156,15 @@ class TaskIngest:
         """Insert the jobs seen for the first time as prepared; fold the others again."""
         if not jobs:  # only empty requests
             return
+        if conn.dialect.name == "sqlite":
+            # Nearly every job is new: insert the ones in a single request straight away,
+            # letting the unique index skip those already stored, and look up only the rest
+            # (a look-up before the insert cost a fifth of the write at 10 M runs).
+            single = [(job_id, parts[0]) for job_id, parts in jobs.items() if len(parts) == 1]
+            stored = self._insert_runs(conn, project_id, single, skip_known=True)
+            jobs = {job_id: parts for job_id, parts in jobs.items() if job_id not in stored}
+            if not jobs:
+                return
         known = _known_runs(conn, project_id, list(jobs))
         existing = _load_runs(conn, list(known.values())) if known else {}
         attempts = _load_attempts(conn, [row["id"] for row in existing.values()])
@@ -180,17 +195,35 @@ class TaskIngest:
 
     @staticmethod
     def _insert_runs(
-        conn: Connection, project_id: int, runs: list[tuple[str, PreparedRun]]
-    ) -> None:
+        conn: Connection,
+        project_id: int,
+        runs: list[tuple[str, PreparedRun]],
+        skip_known: bool = False,
+    ) -> set[str]:
+        """Insert new runs and their attempts; returns the job ids inserted. `skip_known`
+        (SQLite): a job already stored is left out (and left to the caller), not an error."""
         if not runs:
-            return
-        rows = []
-        attempt_rows = []
-        for (job_id, prepared), run_id in zip(runs, _new_run_ids(conn, len(runs)), strict=True):
-            rows.append((run_id, project_id, job_id, *prepared.row))
-            attempt_rows += [(run_id, *attempt) for attempt in prepared.attempts]
-        _INSERT_RUNS.tuples(conn, rows)
-        _INSERT_ATTEMPTS.tuples(conn, attempt_rows)
+            return set()
+        ids = _new_run_ids(conn, len(runs))
+        rows = [
+            (run_id, project_id, job_id, *prepared.row)
+            for (job_id, prepared), run_id in zip(runs, ids, strict=True)
+        ]
+        if skip_known:
+            changes = _sqlite_changes(conn)
+            _INSERT_NEW_RUNS.tuples(conn, rows)
+            if _sqlite_changes(conn) - changes < len(rows):
+                found = conn.exec_driver_sql("SELECT id FROM task_runs WHERE id >= ?", (ids[0],))
+                inserted = {run_id for (run_id,) in found}
+                rows = [row for row in rows if row[0] in inserted]
+        else:
+            _INSERT_RUNS.tuples(conn, rows)
+        prepared_of = dict(runs)
+        _INSERT_ATTEMPTS.tuples(
+            conn,
+            [(row[0], *attempt) for row in rows for attempt in prepared_of[row[2]].attempts],
+        )
+        return {row[2] for row in rows}
 
     @staticmethod
     def _update_runs(
@@ -220,7 +253,9 @@ class TaskIngest:
         _UPDATE_ATTEMPTS.tuples(conn, changed_attempts)
 
 
-_INSERT_RUNS = BulkInsert(task_runs, ("id", "project_id", "job_id", *RUN_STATE_COLUMNS))
+_RUN_COLUMNS = ("id", "project_id", "job_id", *RUN_STATE_COLUMNS)
+_INSERT_RUNS = BulkInsert(task_runs, _RUN_COLUMNS)
+_INSERT_NEW_RUNS = BulkInsert(task_runs, _RUN_COLUMNS, ("project_id", "job_id"))
 _INSERT_ATTEMPTS = BulkInsert(task_attempts, ("run_id", "number", *ATTEMPT_COLUMNS))
 # Straight to the driver, like the inserts (SQLAlchemy's per-row parameter processing cost
 # more than the updates themselves when producers and workers report separately).
