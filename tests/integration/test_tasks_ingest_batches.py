@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
@@ -26,9 +27,17 @@ def _events(*raw: dict[str, Any]) -> list[TaskEvent]:
     return [item.to_event(Redactor()) for item in decode_events(orjson.dumps(list(raw)))]
 
 
-def _commit_together(runtime: Runtime, project_id: int, *requests: list[TaskEvent]) -> list[int]:
-    """What the group-commit writer does with requests that arrive during one transaction."""
+def _commit_together(
+    runtime: Runtime, project_id: int, *requests: list[TaskEvent], planned: bool = True
+) -> list[int]:
+    """What the group-commit writer does with requests that arrive during one transaction:
+    each prepared, then all together before the turn (`planned`; without, as when a failed
+    transaction's jobs are retried, the handler merges them in the turn)."""
     batches = [EventBatch(project_id, events) for events in requests]
+    if planned:
+        for batch in batches:
+            runtime.tasks.ingest.prepare(batch)
+        runtime.tasks.ingest.prepare_together(batches)
     with runtime.engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
         return runtime.tasks.ingest(conn, batches)
 
@@ -49,8 +58,9 @@ def _counts_by_status(runtime: Runtime) -> tuple[dict[str, int], dict[str, int]]
     return rows, minute
 
 
+@pytest.mark.parametrize("planned", [True, False])
 def test_jobs_split_over_requests_of_one_commit_give_one_run_each(
-    client: TestClient, runtime: Runtime
+    client: TestClient, runtime: Runtime, planned: bool
 ) -> None:
     known = lifecycle("known", 300, 2.0)
     post(client, known[:2])  # stored before: queued... then started
@@ -65,6 +75,7 @@ def test_jobs_split_over_requests_of_one_commit_give_one_run_each(
         _events(split[2], split[1], known[2]),
         _events(*again),  # a replay in another request
         _events(*lifecycle("alone", 50, 0.25, outcome="failed", error="KeyError: 'x'")),
+        planned=planned,
     )
     assert accepted == [6, 3, 3, 3]
     runs = {job: client.get(f"/api/v1/tasks/{job}").json() for job in ("known", "split", "again")}

@@ -101,3 +101,35 @@ def test_a_handler_is_called_once_per_transaction_whatever_came_between(
     assert results == [1, 2, 3, 4]  # each job's own result, in its place
     assert ingest.handled == ["a", "ccc"] and other.handled == ["bb", "dddd"]
     assert ingest.calls == other.calls == 1
+
+
+class Together(Recording):
+    """Also prepares all its arguments of a transaction at once, before the turn."""
+
+    def __init__(self, fail: bool = False) -> None:
+        super().__init__()
+        self.together: list[tuple[list[Any], bool]] = []
+        self.fail = fail
+
+    def prepare_together(self, arguments: Sequence[Any]) -> None:
+        self.together.append((list(arguments), self.calls > 0))
+        if self.fail:
+            raise RuntimeError("cannot prepare these together")
+
+
+@pytest.mark.parametrize("fail", [False, True])
+def test_a_handler_prepares_its_transaction_together_before_the_turn(
+    sqlite_writer: GroupCommitWriter, sqlite_database: Path, fail: bool
+) -> None:
+    handler, other = Together(fail), Recording()
+    with another_process_writing(sqlite_database):
+        first = sqlite_writer.submit(other, "x")
+        assert other.prepared_event.wait(10)  # the writer waits for its turn with "x"...
+        jobs = [sqlite_writer.submit(handler, "a"), sqlite_writer.submit(other, "bb")]
+        jobs.append(sqlite_writer.submit(handler, "ccc"))  # ...while these pile up
+    assert first.result(10) == len("prepared x")
+    assert [job.result(10) for job in jobs] == [len("prepared a"), 11, len("prepared ccc")]
+    # Once, on what the handler then got in one call, in that order, before that call;
+    # when it fails, the transaction goes on (the handler can do the work in its turn).
+    assert handler.together == [(["prepared a", "prepared ccc"], False)]
+    assert handler.handled == ["prepared a", "prepared ccc"] and handler.calls == 1

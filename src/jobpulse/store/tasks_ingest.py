@@ -1,12 +1,13 @@
 """Task event ingest: a writer batch handler that stores whole batches with a few statements.
 
-Per batch (prepared by store/tasks_prepare.py before the writer's turn): look up the jobs
-the events touch (locked on PostgreSQL; on SQLite, jobs are first inserted as prepared where
-the unique index has none yet, and only the rest are looked up); insert the new ones as
-prepared; fold the events of known jobs into their stored runs and update them; add the
-change of every run's contribution to the rollups, all in the writer's transaction. Folding is idempotent (an
-event seen again changes nothing), so a replay leaves runs and rollups as they were: no table
-of seen events is needed.
+Per transaction (its requests prepared and merged per job by store/tasks_prepare.py before
+the writer's turn): look up the jobs the events touch (locked on PostgreSQL; on SQLite, the
+jobs are first inserted as prepared where the unique index has none yet, and only the
+others are looked up); insert the new ones as prepared; fold the events of known jobs into
+their stored runs and update them; add the change of every run's contribution to the
+rollups, all in the writer's transaction. Folding is idempotent (an event seen again
+changes nothing), so a replay leaves runs and rollups as they were: no table of seen events
+is needed.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from sqlalchemy import Connection, RowMapping, select
 
 from jobpulse.domain.runs import Run, fold_all
 from jobpulse.store.bulk import BulkInsert, BulkUpdate
-from jobpulse.store.tasks_prepare import EventBatch, PreparedRun, prepare_run
+from jobpulse.store.tasks_prepare import EventBatch, PreparedRun, TransactionPlan
 from jobpulse.store.tasks_rows import (
     ATTEMPT_COLUMNS,
     ROLLUP_KEY_COLUMNS,
@@ -128,41 +129,40 @@ class TaskIngest:
         """The writer's step before its turn (see GroupCommitWriter._prepare)."""
         return batch.prepare()
 
+    @staticmethod
+    def prepare_together(batches: Sequence[EventBatch]) -> None:
+        """The writer's step before its turn for all the requests of a transaction: their
+        jobs merged across requests, kept on the first one for __call__."""
+        if batches:
+            batches[0].plan = TransactionPlan(batches)
+
     def __call__(self, conn: Connection, batches: Sequence[EventBatch]) -> list[int]:
-        delta = RollupDelta()
-        by_project: dict[int, dict[str, list[PreparedRun]]] = defaultdict(dict)
-        for batch in batches:
-            batch.prepare()  # already done when it came through the writer
-            delta.merge(batch.delta)
-            jobs = by_project[batch.project_id]
-            for job_id, prepared in batch.runs.items():
-                found = jobs.get(job_id)
-                if found is None:
-                    jobs[job_id] = [prepared]
-                else:
-                    found.append(prepared)
-        for project_id, jobs in by_project.items():
-            self._apply_project(conn, project_id, jobs, delta)
-        _apply_rollups(conn, delta)
+        plan = batches[0].plan if batches else None
+        if plan is None or not plan.is_for(batches):
+            plan = TransactionPlan(batches)
+        else:
+            batches[0].plan = None  # used once: its delta changes below (a retry plans anew)
+        for project_id, jobs in plan.jobs.items():
+            self._apply_project(conn, project_id, jobs, plan.delta)
+        _apply_rollups(conn, plan.delta)
         return [batch.size for batch in batches]
 
     def _apply_project(
         self,
         conn: Connection,
         project_id: int,
-        jobs: dict[str, list[PreparedRun]],
+        jobs: dict[str, PreparedRun],
         delta: RollupDelta,
     ) -> None:
         """Insert the jobs seen for the first time as prepared; fold the others again."""
         if not jobs:  # only empty requests
             return
         if conn.dialect.name == "sqlite":
-            # Nearly every job is new: insert the ones in a single request straight away,
-            # letting the unique index skip those already stored, and look up only the rest
-            # (a look-up before the insert cost a fifth of the write at 10 M runs).
-            single = [(job_id, parts[0]) for job_id, parts in jobs.items() if len(parts) == 1]
-            stored = self._insert_runs(conn, project_id, single, skip_known=True)
-            jobs = {job_id: parts for job_id, parts in jobs.items() if job_id not in stored}
+            # Nearly every job is new: insert them straight away, letting the unique index
+            # skip those already stored, and look up only those (a look-up of every job
+            # before the insert cost a fifth of the write at 10 M runs).
+            stored = self._insert_runs(conn, project_id, list(jobs.items()), skip_known=True)
+            jobs = {job_id: run for job_id, run in jobs.items() if job_id not in stored}
             if not jobs:
                 return
         known = _known_runs(conn, project_id, list(jobs))
@@ -172,20 +172,13 @@ class TaskIngest:
         changed: list[tuple[int, Run, Run]] = []
         for job_id, prepared in jobs.items():
             row = existing.get(job_id)
-            if row is None and len(prepared) == 1:
-                fresh.append((job_id, prepared[0]))
-                continue
-            # The prepared runs' contributions assumed a new job: take them back.
-            for part in prepared:
-                delta.add(project_id, part.contribution, -1)
-            events = [event for part in prepared for event in part.events]
             if row is None:
-                merged = prepare_run(events)
-                delta.add(project_id, merged.contribution, 1)
-                fresh.append((job_id, merged))
+                fresh.append((job_id, prepared))
                 continue
+            # Its prepared contribution assumed a new job: take it back.
+            delta.add(project_id, prepared.contribution, -1)
             before = run_of(row, attempts.get(row["id"], []))
-            after = fold_all(before, events)
+            after = fold_all(before, prepared.events)
             assert after is not None
             if after != before:  # else nothing new: the stored contribution stays
                 delta.add(project_id, contribution_of(row), -1)

@@ -55,6 +55,8 @@ class EventBatch:
         self.events: Sequence[TaskEvent] = ()
         self.delta = RollupDelta()
         self.runs: dict[str, PreparedRun] = {}
+        # Set by TaskIngest.prepare_together on the first request of a transaction.
+        self.plan: TransactionPlan | None = None
         self._prepared = False
 
     @property
@@ -80,3 +82,41 @@ class EventBatch:
             self.delta.add(self.project_id, prepared.contribution, 1)
         self._prepared = True
         return self
+
+
+class TransactionPlan:
+    """The requests of one write transaction, merged before the writer's turn: one
+    prepared run per project and job (a job reported by several of the requests, as when
+    its producer and its worker post separately, is folded once over all its events) and
+    the rollup changes of them all, as if every job were new."""
+
+    def __init__(self, batches: Sequence[EventBatch]) -> None:
+        self.batches = list(batches)
+        self.delta = RollupDelta()
+        self.jobs: dict[int, dict[str, PreparedRun]] = {}
+        parts: dict[int, dict[str, list[PreparedRun]]] = {}
+        for batch in batches:
+            batch.prepare()
+            self.delta.merge(batch.delta)
+            found = parts.setdefault(batch.project_id, {})
+            for job_id, prepared in batch.runs.items():
+                runs = found.get(job_id)
+                if runs is None:
+                    found[job_id] = [prepared]
+                else:
+                    runs.append(prepared)
+        for project_id, by_job in parts.items():
+            jobs = self.jobs[project_id] = {}
+            for job_id, runs in by_job.items():
+                if len(runs) == 1:
+                    jobs[job_id] = runs[0]
+                    continue
+                for part in runs:  # each assumed a new job: take it back
+                    self.delta.add(project_id, part.contribution, -1)
+                merged = jobs[job_id] = prepare_run([e for part in runs for e in part.events])
+                self.delta.add(project_id, merged.contribution, 1)
+
+    def is_for(self, batches: Sequence[EventBatch]) -> bool:
+        return len(batches) == len(self.batches) and all(
+            mine is theirs for mine, theirs in zip(self.batches, batches, strict=True)
+        )

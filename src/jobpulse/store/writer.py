@@ -32,7 +32,8 @@ A = TypeVar("A")
 
 # A batch handler turns many arguments into as many results inside one open transaction.
 # It may also have a `prepare(argument)` method: the writer thread runs it on each argument
-# before taking its turn at the database (see _prepare).
+# before taking its turn at the database (see _prepare); and a `prepare_together(arguments)`
+# method, run on all the arguments it will get in the coming transaction, in that order.
 BatchHandler = Callable[[Connection, Sequence[Any]], Sequence[Any]]
 
 # SQLite page cache of the writer's connection (KiB; filled only as far as pages are used).
@@ -58,6 +59,15 @@ def _resolve(outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None
             waiter.set_exception(error)
         else:
             waiter.set_result(result)
+
+
+def _by_handler(jobs: list[_Job]) -> dict[int, list[int]]:
+    """Positions of the jobs per handler: handlers in the order of their first job, each
+    one's jobs in arrival order (how a transaction calls them, see _execute)."""
+    found: dict[int, list[int]] = {}
+    for index, job in enumerate(jobs):
+        found.setdefault(id(job.handler), []).append(index)
+    return found
 
 
 def _settle(outcomes: list[tuple[_Job, Any, BaseException | None]]) -> None:
@@ -204,6 +214,13 @@ class GroupCommitWriter:
             ready.append(job)
         if failed:
             _settle(failed)
+        for indexes in _by_handler(ready).values():
+            together = getattr(ready[indexes[0]].handler, "prepare_together", None)
+            if together is not None:
+                try:
+                    together([ready[index].argument for index in indexes])
+                except Exception:  # the handler can still do it in its turn
+                    log.exception("preparing a transaction's jobs together failed")
         return ready
 
     @contextlib.contextmanager
@@ -295,11 +312,8 @@ class GroupCommitWriter:
         rollups on PostgreSQL) would otherwise lock a second round of keys in the same
         transaction when another handler's job came in between, and two nodes deadlocked.
         """
-        by_handler: dict[int, list[int]] = {}
-        for index, job in enumerate(batch):
-            by_handler.setdefault(id(job.handler), []).append(index)
         results: list[Any] = [None] * len(batch)
-        for indexes in by_handler.values():
+        for indexes in _by_handler(batch).values():
             handler = batch[indexes[0]].handler
             produced = handler(conn, [batch[index].argument for index in indexes])
             if len(produced) != len(indexes):
