@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from tests.integration.notify_receivers import HttpReceiver, Reply
+from tests.integration.queue_fixtures import wait_until
 from tests.server import ServerProcess, create_key
 
 FAST = {
@@ -27,16 +27,6 @@ FAST = {
 def receiver() -> Iterator[HttpReceiver]:
     with HttpReceiver() as server:
         yield server
-
-
-def wait_until(condition: Callable[[], Any], limit: float, what: str) -> Any:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"not within {limit}s: {what}")
 
 
 def api(server: ServerProcess, key: str) -> httpx.Client:
