@@ -118,6 +118,7 @@ def test_the_server_shows_each_try_of_successes_failures_retries_and_timeouts(
     )
     ReArqIntegration().setup(producer)
     log_path = tmp_path / "worker.log"
+    dropped_slow = False
     command = ["python", "-m", "tests.integration.sdk.apps.rearq_app"]
     with running_worker(command, log_path, **env):
         try:
@@ -132,7 +133,17 @@ def test_the_server_shows_each_try_of_successes_failures_retries_and_timeouts(
                 jobs.stale: "expired",
                 jobs.sleepy: "canceled",
             }
-            runs = wait_for_runs(jobpulse_server, wanted)
+            try:
+                runs = wait_for_runs(jobpulse_server, wanted)
+            except AssertionError:
+                # Under load ReArq itself sometimes drops a retry: its main loop reads the
+                # retry before the job's row is back to "queued", logs "job … not found"
+                # and never runs it. jobpulse must then show the tries that did run.
+                if f"job {jobs.slow} not found" not in log_path.read_text(errors="replace"):
+                    raise
+                dropped_slow = True
+                wanted[jobs.slow] = "retrying"
+                runs = wait_for_runs(jobpulse_server, wanted, timeout=10)
         except AssertionError as exc:
             raise AssertionError(f"{exc}\n{worker_log(log_path)}") from None
     stopped = worker_serving(jobpulse_server, "rearq", queue)  # its last heartbeat: offline
@@ -158,7 +169,11 @@ def test_the_server_shows_each_try_of_successes_failures_retries_and_timeouts(
     assert outcomes(runs[jobs.flaky]) == [(1, "retried"), (2, "retried"), (3, "succeeded")]
     assert runs[jobs.flaky]["result"] == "recovered"
 
-    assert outcomes(runs[jobs.slow]) == [(1, "retried"), (2, "retried"), (3, "failed")]
+    slow_tries = outcomes(runs[jobs.slow])
+    if dropped_slow:
+        assert slow_tries == [(n, "retried") for n in range(1, len(slow_tries) + 1)]
+    else:
+        assert slow_tries == [(1, "retried"), (2, "retried"), (3, "failed")]
     assert str(runs[jobs.slow]["error_message"]).startswith("TimeoutError")
 
     assert outcomes(runs[jobs.stale]) == [(1, "expired")]
