@@ -180,7 +180,9 @@ def keys_create(project: str, read_only: bool, name: str, database_url: str | No
 
     engine = make_engine(_settings(database_url=database_url).database_url)
     migrate(engine)
-    with engine.begin() as conn:
+    # IMMEDIATE on SQLite: it reads, then writes; with a server writing to the same file,
+    # a plain BEGIN fails at once ("database is locked") when the server commits between.
+    with engine.execution_options(sqlite_immediate=True).begin() as conn:
         key = create_key(conn, ensure_project(conn, project), read_only=read_only, name=name)
     click.echo(key)
 

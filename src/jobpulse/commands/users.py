@@ -68,7 +68,7 @@ def create(
     migrate(engine)
     now = datetime.now(UTC)
     try:
-        with engine.begin() as conn:
+        with engine.execution_options(sqlite_immediate=True).begin() as conn:  # as keys create
             user_id = insert_user(conn, NewUser(email, hash_password(password), admin, now))
             project_id = ensure_project(conn, project)
             membership_role = role or ("owner" if admin else "member")
@@ -113,7 +113,7 @@ def password(email: str, password: str, database_url: str | None) -> None:
     engine = make_engine(settings.database_url)
     migrate(engine)
     try:
-        with engine.begin() as conn:
+        with engine.execution_options(sqlite_immediate=True).begin() as conn:  # as keys create
             user = find_user(conn, email)
             if user is None:
                 raise click.ClickException(f"no user with email {email.strip().lower()!r}")
