@@ -21,7 +21,8 @@ except ImportError:  # pragma: no cover
 Converter = Callable[[Any], Any]
 
 
-def _epoch(value: datetime | None) -> float | None:
+def to_epoch(value: datetime | None) -> float | None:
+    """A Timestamp column's value as the drivers take it (epoch seconds); None stays NULL."""
     return value.timestamp() if value is not None else None
 
 
@@ -44,7 +45,7 @@ def _same(value: Any) -> Any:
 def _converter(table: Table, column: str) -> Converter:
     kind = table.c[column].type
     if isinstance(kind, Timestamp):
-        return _epoch
+        return to_epoch
     if isinstance(kind, JSON):
         return to_json
     return _same

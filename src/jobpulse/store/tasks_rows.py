@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import RowMapping
@@ -12,7 +11,7 @@ from sqlalchemy import RowMapping
 from jobpulse.domain.errors import fingerprint
 from jobpulse.domain.runs import Attempt, EventType, Run, RunStatus, RunView, view
 from jobpulse.domain.stats import bucket_of, duration_octave
-from jobpulse.store.bulk import to_json
+from jobpulse.store.bulk import to_epoch, to_json
 from jobpulse.store.tasks_tables import HOUR, MINUTE, ROLLUP_STATUSES
 
 RUN_STATE_COLUMNS = (
@@ -63,10 +62,6 @@ _PLAIN: dict[str, str] = {member: member.value for member in (*RunStatus, *Event
 Contribution = tuple[str, str, float, str, float | None]
 
 
-def _epoch(value: datetime | None) -> float | None:
-    return value.timestamp() if value is not None else None
-
-
 def run_row(run: Run) -> tuple[Contribution, tuple[Any, ...]]:
     """The task_runs values of a folded run in RUN_STATE_COLUMNS order, as the drivers take
     them (timestamps as epoch seconds, JSON as text), and what it adds to the rollups.
@@ -96,10 +91,10 @@ def run_row(run: Run) -> tuple[Contribution, tuple[Any, ...]]:
         traceback,
         fingerprint(error, traceback) if error is not None or traceback is not None else None,
         derived.worker_id,
-        _epoch(derived.enqueue_time),
-        _epoch(run.expire_time),
-        _epoch(derived.start_time),
-        _epoch(derived.finish_time),
+        to_epoch(derived.enqueue_time),
+        to_epoch(run.expire_time),
+        to_epoch(derived.start_time),
+        to_epoch(derived.finish_time),
         created,
         run.last_seen_at.timestamp(),
         to_json(list(tags)) if tags is not None else None,
@@ -112,13 +107,13 @@ def attempt_row(attempt: Attempt) -> tuple[Any, ...]:
     """task_attempts values in ATTEMPT_COLUMNS order, as the drivers take them."""
     outcome = attempt.outcome
     return (
-        _epoch(attempt.queued_at),
+        to_epoch(attempt.queued_at),
         attempt.was_enqueued,
         attempt.was_deferred,
-        _epoch(attempt.started_at),
+        to_epoch(attempt.started_at),
         attempt.worker_id,
         _PLAIN[outcome] if outcome is not None else None,
-        _epoch(attempt.finished_at),
+        to_epoch(attempt.finished_at),
         attempt.error,
         attempt.traceback,
         to_json(attempt.result),
