@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import pytest
 from alembic import command
-from sqlalchemy import insert, select, text
+from sqlalchemy import Connection, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
 from jobpulse.domain.stats import duration_octave
 from jobpulse.store.db import _alembic_config, make_engine
 from jobpulse.store.projects import ensure_project
-from jobpulse.store.tasks_tables import task_project_durations
+from jobpulse.store.tasks_tables import (
+    ROLLUP_STATUSES,
+    task_attempts,
+    task_project_durations,
+    task_rollup_durations,
+    task_rollups,
+)
 
 HOUR = 3600.0
 
@@ -79,5 +85,81 @@ def test_0105_backfills_duration_octaves_as_the_domain_computes_them(database_ur
     octaves = {job_id: octave for job_id, octave in found}
     assert octaves == {f"j{i}": duration_octave(d) for i, d in enumerate(durations)}
     command.downgrade(config, "0104")
+    command.upgrade(config, "heads")
+    engine.dispose()
+
+
+def _keyed_tables(conn: Connection) -> dict[str, str]:
+    """SQLite: the CREATE statement of each table 0107 rebuilds."""
+    found = conn.execute(
+        text("SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name LIKE 'task_%'")
+    ).all()
+    return {name: sql for name, sql in found if name != "task_runs"}
+
+
+def test_0107_keeps_attempts_and_rollups_and_their_keys(database_url: str) -> None:
+    engine = make_engine(database_url)
+    config = _alembic_config(engine)
+    command.upgrade(config, "0106")
+    minute = {"period": 60, "bucket_start": 10 * HOUR, "task_name": "t", "queue_name": "q"}
+    with engine.begin() as conn:
+        project_id = ensure_project(conn)
+        conn.execute(
+            text(
+                "INSERT INTO task_runs (id, project_id, job_id, task_name, queue_name, status,"
+                " duration_octave, job_retries, created_at, updated_at) VALUES (7, :p, 'j', 't',"
+                " 'q', 'failed', 0, 1, 0, 0)"
+            ),
+            {"p": project_id},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO task_attempts (run_id, number, was_enqueued, was_deferred, outcome,"
+                " error) VALUES (7, :number, true, false, :outcome, 'boom')"
+            ),
+            [{"number": 1, "outcome": "retrying"}, {"number": 2, "outcome": "failed"}],
+        )
+        conn.execute(
+            insert(task_rollups),
+            [{"project_id": project_id, **minute, **{f"n_{s}": 0 for s in ROLLUP_STATUSES},
+              "n_failed": 1, "duration_count": 1, "duration_sum_ms": 5.0}],
+        )  # fmt: skip
+        conn.execute(insert(task_rollup_durations), [
+            {"project_id": project_id, **minute, "bucket": 40, "count": 1}
+        ])  # fmt: skip
+        conn.execute(insert(task_project_durations), [
+            {"project_id": project_id, "period": 60, "bucket_start": 10 * HOUR, "bucket": 40,
+             "count": 1}
+        ])  # fmt: skip
+    command.upgrade(config, "heads")
+    with engine.begin() as conn:
+        attempts = conn.execute(
+            select(
+                task_attempts.c.run_id, task_attempts.c.number, task_attempts.c.outcome
+            ).order_by(task_attempts.c.number)
+        ).all()
+        assert [tuple(row) for row in attempts] == [(7, 1, "retrying"), (7, 2, "failed")]
+        assert conn.execute(select(task_rollups.c.n_failed)).scalar_one() == 1
+        assert conn.execute(select(task_rollup_durations.c.count)).scalar_one() == 1
+        assert conn.execute(select(task_project_durations.c.count)).scalar_one() == 1
+        if engine.dialect.name == "sqlite":
+            tables = _keyed_tables(conn)
+            assert all("WITHOUT ROWID" in sql for sql in tables.values()), tables
+            assert "ON DELETE CASCADE" in tables["task_attempts"]
+    duplicates = [
+        (task_attempts, {"run_id": 7, "number": 2, "was_enqueued": True, "was_deferred": False}),
+        (task_rollup_durations, {"project_id": project_id, **minute, "bucket": 40, "count": 1}),
+    ]
+    for table, row in duplicates:  # ingest's upserts and look-ups rely on these keys
+        with pytest.raises(IntegrityError), engine.begin() as conn:
+            conn.execute(insert(table), [row])
+    with engine.begin() as conn:  # the foreign key still cascades
+        conn.execute(text("DELETE FROM task_runs WHERE id = 7"))
+        assert conn.execute(select(func.count()).select_from(task_attempts)).scalar_one() == 0
+    command.downgrade(config, "0106")
+    with engine.begin() as conn:
+        assert conn.execute(select(task_rollup_durations.c.count)).scalar_one() == 1
+        if engine.dialect.name == "sqlite":
+            assert not any("WITHOUT ROWID" in sql for sql in _keyed_tables(conn).values())
     command.upgrade(config, "heads")
     engine.dispose()

@@ -109,14 +109,32 @@ def test_alert_windows_read_recent_finishes_by_index(runtime: Runtime) -> None:
             assert not scans_every_run(conn, text), text
 
 
-def test_project_wide_stats_read_project_histograms_by_index(runtime: Runtime) -> None:
+@pytest.mark.parametrize("table", ["task_rollups", "task_project_durations"])
+def test_project_wide_stats_read_rollups_by_key_range(runtime: Runtime, table: str) -> None:
+    """Hours and minutes are two ranges of the rollup key, read as such (one OR of both was
+    a scan of the project's rows on a WITHOUT ROWID table)."""
     since = NOW - timedelta(hours=24)
-    plans = _plans(runtime, lambda conn, pid: totals(conn, pid, since), "_durations")
-    assert len(plans) == 1 and "task_rollup_durations" not in plans[0], plans
-    if runtime.engine.dialect.name == "sqlite":
-        assert "SEARCH task_project_durations USING INDEX" in plans[0], plans[0]
-    else:
-        assert "Index" in plans[0] and "Seq Scan" not in plans[0], plans[0]
+    plans = _plans(runtime, lambda conn, pid: totals(conn, pid, since), table)
+    assert len(plans) == 2, plans
+    assert not any("task_rollup_durations" in text for text in plans), plans
+    for text in plans:
+        if runtime.engine.dialect.name == "sqlite":
+            ranged = "USING PRIMARY KEY (project_id=? AND period=? AND bucket_start>"
+            assert f"SEARCH {table} {ranged}" in text, text
+        else:
+            assert "Index" in text and "Seq Scan" not in text, text
+
+
+def test_one_tasks_stats_read_its_histograms_by_key_range(runtime: Runtime) -> None:
+    since = NOW - timedelta(hours=24)
+    send = lambda conn, pid: totals(conn, pid, since, task_name="reports.build")  # noqa: E731
+    plans = _plans(runtime, send, "task_rollup_durations")
+    assert len(plans) == 2, plans
+    for text in plans:
+        if runtime.engine.dialect.name == "sqlite":
+            assert "(project_id=? AND period=? AND bucket_start>" in text, text
+        else:
+            assert "Index" in text and "Seq Scan" not in text, text
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import Connection, and_, func, select
 
 from jobpulse.domain.stats import merge, percentile
 from jobpulse.store.tasks_rows import ROLLUP_VALUE_COLUMNS
@@ -60,20 +60,22 @@ class Totals:
         self.duration_sum_ms += float(row.duration_sum_ms or 0.0)
 
 
-def _window(table: Any, since: datetime, until: datetime | None) -> Any:
-    """Hours fully inside [since, until) plus the minutes before the first full hour."""
+def _windows(table: Any, since: datetime, until: datetime | None) -> list[Any]:
+    """Hours fully inside [since, until), and the minutes before the first full hour: one
+    key range each. (Not one `OR` of both: SQLite reads an OR of ranges by key only from a
+    rowid table, and the rollups are WITHOUT ROWID.)"""
     start = since.timestamp() // MINUTE * MINUTE
     first_hour = -(-start // HOUR) * HOUR
-    hours = and_(table.c.period == HOUR, table.c.bucket_start >= first_hour)
-    minutes = and_(
+    hours = [table.c.period == HOUR, table.c.bucket_start >= first_hour]
+    minutes = [
         table.c.period == MINUTE,
         table.c.bucket_start >= start,
         table.c.bucket_start < first_hour,
-    )
-    window = or_(hours, minutes)
+    ]
     if until is not None:
-        window = and_(window, table.c.bucket_start < until.timestamp())
-    return window
+        for window in (hours, minutes):
+            window.append(table.c.bucket_start < until.timestamp())
+    return [and_(*hours), and_(*minutes)]
 
 
 def _scope(table: Any, project_id: int, task_name: str | None, queue_name: str | None) -> list[Any]:
@@ -98,17 +100,20 @@ def totals(
     found = Totals()
     scope = _scope(task_rollups, project_id, task_name, queue_name)
     sums = [func.sum(task_rollups.c[c]).label(c) for c in _COUNT_COLUMNS]
-    row = conn.execute(select(*sums).where(*scope, _window(task_rollups, since, until))).one()
-    found.add(row)
+    for window in _windows(task_rollups, since, until):
+        found.add(conn.execute(select(*sums).where(*scope, window)).one())
     if with_histogram:
         whole_project = task_name is None and queue_name is None
         t = task_project_durations if whole_project else task_rollup_durations
-        buckets = conn.execute(
-            select(t.c.bucket, func.sum(t.c.count))
-            .where(*_scope(t, project_id, task_name, queue_name), _window(t, since, until))
-            .group_by(t.c.bucket)
-        ).all()
-        found.histogram = merge({int(b): int(n) for b, n in buckets})
+        parts = [
+            conn.execute(
+                select(t.c.bucket, func.sum(t.c.count))
+                .where(*_scope(t, project_id, task_name, queue_name), window)
+                .group_by(t.c.bucket)
+            ).all()
+            for window in _windows(t, since, until)
+        ]
+        found.histogram = merge(*({int(b): int(n) for b, n in part} for part in parts))
     return found
 
 
