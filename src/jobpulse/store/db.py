@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,17 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def bind_none_and_bool_directly() -> None:
+    """Python's sqlite3 binds an exact int, float, str or bytearray at once; any other value
+    (None, True, False) goes through its adapter registry first, and a type without an
+    adapter then costs two attribute lookups more per value: 0.1-0.2 us each, 7 % of the
+    writer's time on a task log whose rows hold a dozen NULLs. A registered adapter is found
+    by the first lookup. Both are C functions that give what SQLite stored anyway: None
+    (NULL) for None, 1 and 0 for True and False. Process-wide, and the same every time."""
+    sqlite3.register_adapter(type(None), {}.get)  # {}.get(None) is None
+    sqlite3.register_adapter(bool, int)
+
+
 def _sqlite_begin(conn: Any) -> None:
     # Writers ask for IMMEDIATE: the write lock up front, so a read-then-write transaction
     # never fails on a lock upgrade when another process wrote in between.
@@ -70,6 +82,7 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
+        bind_none_and_bool_directly()
         return engine
     return create_engine(
         url,
