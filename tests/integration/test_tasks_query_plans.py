@@ -17,7 +17,13 @@ from jobpulse.store.alert_task_facts import task_windows
 from jobpulse.store.projects import ensure_project
 from jobpulse.store.tasks_ingest import _known_runs
 from jobpulse.store.tasks_prepare import EventBatch
-from jobpulse.store.tasks_queries import Page, TaskFilter, list_runs
+from jobpulse.store.tasks_queries import (
+    Page,
+    TaskFilter,
+    count_stuck_and_queued,
+    error_groups,
+    list_runs,
+)
 from jobpulse.store.tasks_stats import totals
 
 NOW = datetime(2026, 11, 24, 12, tzinfo=UTC)
@@ -187,3 +193,25 @@ def test_ingest_looks_jobs_up_in_the_unique_index(runtime: Runtime, runs: int) -
     assert "uq_task_runs_project_job" in text and "Seq Scan on task_runs" not in text, text
     assert any("Index Cond" in line and "job_id" in line for line in lines), text
     assert not any("Filter" in line and "job_id" in line for line in lines), text
+
+
+RARE_STATUS_READS: dict[str, Callable[[Connection, int], object]] = {
+    "failed runs' error groups": lambda conn, pid: error_groups(conn, pid, NOW, None, 10),
+    "health: stuck and queued": lambda conn, pid: count_stuck_and_queued(conn, pid, NOW),
+    "alerts: runs in progress": lambda conn, pid: task_windows(conn, pid, timedelta(1), NOW),
+}
+
+
+@pytest.mark.parametrize("name", list(RARE_STATUS_READS))
+def test_reads_of_rare_statuses_use_the_partial_status_index(runtime: Runtime, name: str) -> None:
+    """The status index leaves successful runs out (migration 0108); a query reaches it only
+    by stating its condition (tasks_tables.has_status), else it would read every run."""
+    plans = _plans(runtime, RARE_STATUS_READS[name])
+    by_status = [text for text in plans if "status" in text or "Index" in text]
+    if runtime.engine.dialect.name == "sqlite":
+        assert any("ix_task_runs_status_created" in text for text in plans), plans
+    else:
+        assert by_status, plans
+    for text in plans:
+        with runtime.engine.connect() as conn:
+            assert not scans_every_run(conn, text), text

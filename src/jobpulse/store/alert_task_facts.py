@@ -11,7 +11,7 @@ from sqlalchemy import Connection, and_, func, select
 
 from jobpulse.domain.facts import QueueFact, Subject, TaskWindow, WorkerFact
 from jobpulse.store.queues_tables import queue_latest, queue_samples, queue_sources, workers
-from jobpulse.store.tasks_tables import task_runs
+from jobpulse.store.tasks_tables import has_status, task_runs
 
 TERMINAL = ("success", "failed", "expired", "canceled")
 BASELINE = timedelta(hours=24)  # how far before the window "usual throughput" looks
@@ -63,7 +63,7 @@ def task_windows(
         if row.duration_ms is not None:
             tally.durations.append(row.duration_ms / 1000)
     running = select(task_runs).where(
-        mine, task_runs.c.status == "in_progress", task_runs.c.start_time.is_not(None)
+        mine, *has_status("in_progress"), task_runs.c.start_time.is_not(None)
     )
     for row in conn.execute(running.limit(WINDOW_ROWS)):
         _tally(tallies, row).running_since.append(row.start_time)

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, RowMapping, Select, and_, func, or_, select, 
 from jobpulse.domain.runs import TERMINAL_STATUSES, RunStatus
 from jobpulse.domain.stats import duration_octave
 from jobpulse.store.tasks_cursor import make_cursor, read_cursor
-from jobpulse.store.tasks_tables import task_attempts, task_runs
+from jobpulse.store.tasks_tables import has_status, task_attempts, task_runs
 
 ORDERING_FIELDS = (
     "id",
@@ -110,7 +110,7 @@ def conditions(project_id: int, where: TaskFilter, *, split: str | None = None) 
     statuses = allowed_statuses(where)
     if statuses is not None and split != "status":
         values = sorted(s.value for s in statuses)
-        found.append(c.status == values[0] if len(values) == 1 else c.status.in_(values))
+        found += has_status(*values)
     bounds = (
         (c.created_at, where.created_after, where.created_before),
         (c.duration_ms, where.duration_min, where.duration_max),
@@ -229,7 +229,10 @@ def _page_query(
     # Each range is read in index order, at most as far as the page needs: a merge of a few
     # short index walks instead of one that filters (or sorts) every run.
     ranges = [
-        one_range([task_runs.c[column] == value], offset + page.page_size + 1).subquery()
+        one_range(
+            has_status(value) if column == "status" else [task_runs.c[column] == value],
+            offset + page.page_size + 1,
+        ).subquery()
         for value in values
     ]
     merged = union_all(*(select(r) for r in ranges)).subquery()
@@ -326,7 +329,7 @@ def error_groups(
     c = task_runs.c
     found = [
         c.project_id == project_id,
-        c.status == RunStatus.FAILED.value,
+        *has_status(RunStatus.FAILED.value),
         c.created_at >= since,
         c.fingerprint.is_not(None),
     ]
@@ -381,5 +384,5 @@ def count_stuck_and_queued(
         query = select(func.count()).select_from(task_runs).where(c.project_id == project_id)
         return int(conn.execute(query.where(*where)).scalar_one())
 
-    stuck = count(c.status == RunStatus.IN_PROGRESS.value, c.start_time < started_before)
-    return stuck, count(c.status == RunStatus.QUEUED.value)
+    stuck = count(*has_status(RunStatus.IN_PROGRESS.value), c.start_time < started_before)
+    return stuck, count(*has_status(RunStatus.QUEUED.value))

@@ -16,6 +16,8 @@ Revises: 0106
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -59,6 +61,12 @@ def downgrade() -> None:
         op.create_unique_constraint(unique, table, key)
 
 
+def _default_of(column: sa.Column[object]) -> Any:
+    """A reflected column's server default, for the same column in another table."""
+    default = column.server_default
+    return default.arg if isinstance(default, sa.DefaultClause) else None
+
+
 def _rebuild(
     name: str,
     *,
@@ -87,7 +95,15 @@ def _rebuild(
     new = sa.Table(
         rebuilt,
         old.metadata,  # holds the tables the foreign keys point at (reflected with it)
-        *(sa.Column(column.name, column.type, nullable=column.nullable) for column in old.columns),
+        *(
+            sa.Column(
+                column.name,
+                column.type,
+                nullable=column.nullable,
+                server_default=_default_of(column),
+            )
+            for column in old.columns
+        ),
         *constraints,
         sqlite_with_rowid=with_rowid,
     )
