@@ -25,6 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import ColumnElement
 
+from jobpulse.domain.runs import RunStatus
 from jobpulse.store.tables import BigId, Timestamp, metadata
 
 # The statuses a rollup counts, one column each (n_<status>).
@@ -40,8 +41,8 @@ ROLLUP_STATUSES = (
 )
 MINUTE = 60
 HOUR = 3600
-SUCCESS = "success"
-_NOT_SUCCESSFUL = f"status <> '{SUCCESS}'"
+_SUCCESS = RunStatus.SUCCESS.value
+_NOT_SUCCESSFUL = f"status <> '{_SUCCESS}'"
 
 task_runs = Table(
     "task_runs",
@@ -190,6 +191,6 @@ def has_status(*statuses: str) -> list[ColumnElement[bool]]:
     for a query that states its WHERE clause (PostgreSQL would infer it)."""
     column = task_runs.c.status
     found = [column == statuses[0] if len(statuses) == 1 else column.in_(statuses)]
-    if SUCCESS not in statuses:
-        found.append(column != literal_column(f"'{SUCCESS}'"))
+    if _SUCCESS not in statuses:
+        found.append(column != literal_column(f"'{_SUCCESS}'"))
     return found
