@@ -9,7 +9,12 @@ from sqlalchemy import text
 
 from jobpulse.domain.runs import EventType, TaskEvent
 from jobpulse.runtime import Runtime
-from jobpulse.store.pg_statistics import analyze_stale_tables, stale_tables
+from jobpulse.store.pg_statistics import (
+    analyze_stale_tables,
+    stale_tables,
+    unvacuumed_tables,
+    vacuum_unvacuumed_tables,
+)
 from jobpulse.store.projects import ensure_project
 from jobpulse.store.tasks_prepare import EventBatch
 from jobpulse.store.tasks_queries import Page, TaskFilter, list_runs
@@ -51,6 +56,28 @@ def test_a_table_grown_past_the_threshold_is_analysed_once(runtime: Runtime) -> 
             )
         ).scalar()
     assert analysed
+
+
+def test_a_table_grown_past_the_threshold_is_vacuumed_once(runtime: Runtime) -> None:
+    # Vacuumed, the table's pages are all-visible: a count of one task's runs reads the
+    # index alone (with autovacuum off it read every counted run from the table too).
+    _ingest_runs(runtime, {"reports.build": 2000})
+    with runtime.engine.begin() as conn:
+        conn.execute(text("SELECT pg_stat_clear_snapshot()"))
+        assert "task_runs" in unvacuumed_tables(conn)
+    assert "task_runs" in vacuum_unvacuumed_tables(runtime.engine)
+    with runtime.engine.begin() as conn:
+        conn.execute(text("SELECT pg_stat_force_next_flush()"))
+    assert "task_runs" not in vacuum_unvacuumed_tables(runtime.engine)
+    with runtime.engine.begin() as conn:
+        found = conn.execute(
+            text(
+                "SELECT last_vacuum IS NOT NULL, relallvisible = relpages FROM "
+                "pg_stat_user_tables AS s JOIN pg_class ON pg_class.oid = s.relid "
+                "WHERE s.schemaname = current_schema() AND s.relname = 'task_runs'"
+            )
+        ).one()
+    assert tuple(found) == (True, True)
 
 
 @pytest.mark.parametrize("task", ["reports.build", "mail.send"])

@@ -8,6 +8,11 @@ task log and ping tables and runs ANALYZE on any whose changes since its last an
 autovacuum's own default rule (50 rows + 10 %). With autovacuum on, it has normally done so
 already and this finds nothing to do. One node at a time (an advisory lock); SQLite's
 planner needs no statistics for these queries.
+
+Likewise VACUUM, by autovacuum's default rules for inserted and dead rows: it keeps the
+visibility map, without which an index-only scan reads the table too. With autovacuum off,
+counting the runs of one task at ten million runs (10,001 index entries, `count` of a list)
+read as many table rows: p95 of that list 180 ms, 19 ms once vacuumed.
 """
 
 from __future__ import annotations
@@ -32,6 +37,9 @@ TABLES = (
 CHECK_INTERVAL_SECONDS = 60.0
 _THRESHOLD_ROWS = 50
 _THRESHOLD_FRACTION = 0.1
+# autovacuum_vacuum_threshold / _scale_factor and their insert_ counterparts.
+_DEAD_ROWS, _DEAD_FRACTION = 50, 0.2
+_INSERTED_ROWS, _INSERTED_FRACTION = 1000, 0.2
 _LOCK_KEY = 0x6A70_7374  # "jpst": one node analyses at a time
 
 
@@ -51,6 +59,47 @@ def stale_tables(conn: Connection, tables: tuple[str, ...] = TABLES) -> list[str
     ]
 
 
+def unvacuumed_tables(conn: Connection, tables: tuple[str, ...] = TABLES) -> list[str]:
+    """The tables (of the current schema) with enough dead or inserted rows since their last
+    VACUUM."""
+    found = conn.execute(
+        text(
+            "SELECT relname, n_live_tup, n_dead_tup, n_ins_since_vacuum FROM pg_stat_user_tables "
+            "WHERE schemaname = current_schema() AND relname = ANY(:names) ORDER BY relname"
+        ),
+        {"names": list(tables)},
+    )
+    return [
+        name
+        for name, live, dead, inserted in found
+        if dead > _DEAD_ROWS + _DEAD_FRACTION * live
+        or inserted > _INSERTED_ROWS + _INSERTED_FRACTION * live
+    ]
+
+
+def vacuum_unvacuumed_tables(engine: Engine) -> list[str]:
+    """VACUUM what needs it (outside a transaction, as VACUUM must); returns the tables
+    vacuumed. SKIP_LOCKED: a table autovacuum is at already is left to it."""
+    with engine.connect() as conn:
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        if not conn.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": _LOCK_KEY}).scalar():
+            return []
+        try:
+            due = unvacuumed_tables(conn)
+            for table in due:
+                conn.exec_driver_sql(f'VACUUM (SKIP_LOCKED) "{table}"')  # names from TABLES
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _LOCK_KEY})
+    if due:
+        log.info("vacuumed %s for index-only scans", ", ".join(due))
+    return due
+
+
+def keep_statistics(engine: Engine) -> None:
+    analyze_stale_tables(engine)
+    vacuum_unvacuumed_tables(engine)
+
+
 def analyze_stale_tables(engine: Engine) -> list[str]:
     """ANALYZE what needs it; returns the tables analysed (none when another node is at it)."""
     with engine.begin() as conn:
@@ -67,11 +116,11 @@ def analyze_stale_tables(engine: Engine) -> list[str]:
 
 
 class StatisticsKeeper:
-    """Background service: analyze_stale_tables every CHECK_INTERVAL_SECONDS."""
+    """Background service: keep_statistics every CHECK_INTERVAL_SECONDS."""
 
     def __init__(self, engine: Engine, interval: float = CHECK_INTERVAL_SECONDS) -> None:
         self.loop = PeriodicLoop(
-            "jobpulse-pg-statistics", interval, lambda: analyze_stale_tables(engine)
+            "jobpulse-pg-statistics", interval, lambda: keep_statistics(engine)
         )
 
     def start(self) -> None:
