@@ -9,10 +9,11 @@ from typing import Any
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from jobpulse.runtime import Runtime
 from jobpulse.store.tasks_retention import prune, request_for
+from jobpulse.store.tasks_tables import task_attempts, task_runs
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -306,6 +307,9 @@ def test_prune_drops_old_runs_but_keeps_hourly_rollups(
     result = prune(runtime.writer, request_for(NOW, days=5, rollup_days=400))
     assert result.runs == 1
     assert [r["job_id"] for r in client.get("/api/v1/tasks").json()["results"]] == ["new"]
+    with runtime.engine.begin() as conn:  # no foreign key cascades them on PostgreSQL
+        kept = conn.execute(select(task_attempts.c.run_id).distinct()).scalars().all()
+        assert kept == conn.execute(select(task_runs.c.id)).scalars().all()
     stats = client.get("/api/v1/tasks/stats", params={"period_hours": 24 * 30}).json()
     assert stats["total"] == 2
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from alembic import command
-from sqlalchemy import Connection, func, insert, select, text
+from sqlalchemy import Connection, func, insert, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
 from jobpulse.domain.stats import duration_octave
@@ -131,7 +131,7 @@ def test_0107_keeps_attempts_and_rollups_and_their_keys(database_url: str) -> No
             {"project_id": project_id, "period": 60, "bucket_start": 10 * HOUR, "bucket": 40,
              "count": 1}
         ])  # fmt: skip
-    command.upgrade(config, "heads")
+    command.upgrade(config, "0108")  # 0109 drops the foreign keys on PostgreSQL
     with engine.begin() as conn:
         attempts = conn.execute(
             select(
@@ -161,5 +161,41 @@ def test_0107_keeps_attempts_and_rollups_and_their_keys(database_url: str) -> No
         assert conn.execute(select(task_rollup_durations.c.count)).scalar_one() == 1
         if engine.dialect.name == "sqlite":
             assert not any("WITHOUT ROWID" in sql for sql in _keyed_tables(conn).values())
+    command.upgrade(config, "heads")
+    engine.dispose()
+
+
+def _task_foreign_keys(conn: Connection) -> set[tuple[str, str]]:
+    """(table, referred table) of each foreign key of the task log's tables."""
+    found = set()
+    for table in _TASK_TABLES:
+        for key in inspect(conn).get_foreign_keys(table):
+            found.add((table, key["referred_table"]))
+    return found
+
+
+_TASK_TABLES = [
+    "task_runs",
+    "task_attempts",
+    "task_rollups",
+    "task_rollup_durations",
+    "task_project_durations",
+]
+
+
+def test_0109_drops_the_task_log_foreign_keys_on_postgresql_only(database_url: str) -> None:
+    engine = make_engine(database_url)
+    config = _alembic_config(engine)
+    command.upgrade(config, "0108")
+    with engine.begin() as conn:
+        before = _task_foreign_keys(conn)
+    assert ("task_attempts", "task_runs") in before and len(before) == 5
+    command.upgrade(config, "heads")
+    with engine.begin() as conn:
+        after = _task_foreign_keys(conn)
+    assert after == (set() if engine.dialect.name == "postgresql" else before)
+    command.downgrade(config, "0108")
+    with engine.begin() as conn:
+        assert _task_foreign_keys(conn) == before
     command.upgrade(config, "heads")
     engine.dispose()

@@ -9,10 +9,11 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, delete
 
-from jobpulse.store.retention import Pruner, delete_oldest, prune_in_steps
+from jobpulse.store.retention import Pruner, delete_oldest_ids, prune_in_steps
 from jobpulse.store.tasks_tables import (
     HOUR,
     MINUTE,
+    task_attempts,
     task_project_durations,
     task_rollup_durations,
     task_rollups,
@@ -48,10 +49,12 @@ def prune_step(conn: Connection, request: PruneRequest) -> PruneResult:
     """Delete at most PRUNE_CHUNK rows of each kind; repeat until it returns zero."""
     result = PruneResult()
     runs_cutoff = request.runs_before
-    # Attempts go with their run (ON DELETE CASCADE).
-    result.runs = delete_oldest(
-        conn, task_runs, task_runs.c.id, task_runs.c.created_at < runs_cutoff
-    )
+    runs = delete_oldest_ids(conn, task_runs, task_runs.c.id, task_runs.c.created_at < runs_cutoff)
+    # After their runs: an attempt added meanwhile waited for the run's lock, so it is
+    # deleted here too. No foreign key cascades on PostgreSQL (migration 0109).
+    if runs:
+        conn.execute(delete(task_attempts).where(task_attempts.c.run_id.in_(runs)))
+    result.runs = len(runs)
     for table in (task_rollups, task_rollup_durations, task_project_durations):
         for period, cutoff in ((MINUTE, runs_cutoff), (HOUR, request.rollups_before)):
             result.rollups += int(
