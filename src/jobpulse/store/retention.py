@@ -60,25 +60,10 @@ def delete_oldest(
     condition: ColumnElement[bool],
     limit: int = PRUNE_CHUNK,
 ) -> int:
-    """Delete up to `limit` rows matching `condition`, oldest id first; returns how many."""
-    return len(delete_oldest_ids(conn, table, id_column, condition, limit))
-
-
-def delete_oldest_ids(
-    conn: Connection,
-    table: Table,
-    id_column: ColumnElement[int],
-    condition: ColumnElement[bool],
-    limit: int = PRUNE_CHUNK,
-) -> list[int]:
-    """delete_oldest, returning the ids deleted (for rows of theirs in other tables). Found
-    first, then deleted by id (DELETE ... RETURNING needs SQLite 3.35); in id order, so nodes
+    """Delete up to `limit` rows matching `condition`, oldest id first. In id order, so nodes
     pruning at the same time lock rows in the same order."""
     oldest = select(id_column).where(condition).order_by(id_column).limit(limit)
-    ids = list(conn.execute(oldest).scalars())
-    if ids:
-        conn.execute(delete(table).where(id_column.in_(ids)))
-    return ids
+    return int(conn.execute(delete(table).where(id_column.in_(oldest.scalar_subquery()))).rowcount)
 
 
 class Pruner(Generic[R]):

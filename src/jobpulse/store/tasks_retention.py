@@ -7,9 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection, delete
+from sqlalchemy import Connection, delete, func, select
 
-from jobpulse.store.retention import Pruner, delete_oldest_ids, prune_in_steps
+from jobpulse.store.retention import PRUNE_CHUNK, Pruner, delete_oldest, prune_in_steps
 from jobpulse.store.tasks_tables import (
     HOUR,
     MINUTE,
@@ -49,12 +49,13 @@ def prune_step(conn: Connection, request: PruneRequest) -> PruneResult:
     """Delete at most PRUNE_CHUNK rows of each kind; repeat until it returns zero."""
     result = PruneResult()
     runs_cutoff = request.runs_before
-    runs = delete_oldest_ids(conn, task_runs, task_runs.c.id, task_runs.c.created_at < runs_cutoff)
-    # After their runs: an attempt added meanwhile waited for the run's lock, so it is
-    # deleted here too. No foreign key cascades on PostgreSQL (migration 0109).
-    if runs:
-        conn.execute(delete(task_attempts).where(task_attempts.c.run_id.in_(runs)))
-    result.runs = len(runs)
+    expired = task_runs.c.created_at < runs_cutoff
+    oldest = select(task_runs.c.id).where(expired).order_by(task_runs.c.id).limit(PRUNE_CHUNK)
+    chunk = oldest.subquery()
+    first, last = conn.execute(select(func.min(chunk.c.id), func.max(chunk.c.id))).one()
+    result.runs = delete_oldest(conn, task_runs, task_runs.c.id, expired)
+    if result.runs:
+        _delete_orphan_attempts(conn, first, last)
     for table in (task_rollups, task_rollup_durations, task_project_durations):
         for period, cutoff in ((MINUTE, runs_cutoff), (HOUR, request.rollups_before)):
             result.rollups += int(
@@ -65,6 +66,15 @@ def prune_step(conn: Connection, request: PruneRequest) -> PruneResult:
                 ).rowcount
             )
     return result
+
+
+def _delete_orphan_attempts(conn: Connection, first: int, last: int) -> None:
+    """Attempts whose run is gone, among runs first..last: no foreign key cascades on
+    PostgreSQL (migration 0109). After the runs, so an attempt added to one meanwhile (its
+    writer held the run's lock, which the prune's delete waited for) goes too. A range, not
+    a list of ids: SQLite before 3.32 takes at most 999 parameters."""
+    run_gone = ~select(task_runs.c.id).where(task_runs.c.id == task_attempts.c.run_id).exists()
+    conn.execute(delete(task_attempts).where(task_attempts.c.run_id.between(first, last), run_gone))
 
 
 def prune(writer: GroupCommitWriter, request: PruneRequest) -> PruneResult:
