@@ -10,10 +10,9 @@ already and this finds nothing to do. One node at a time (an advisory lock); SQL
 planner needs no statistics for these queries.
 
 Likewise VACUUM, by autovacuum's default rules for inserted and dead rows: it keeps the
-visibility map, without which an index-only scan reads the table too.
-With autovacuum off, counting the runs of one task at ten million runs (10,001 index
-entries, `count` of a list) read as many table rows: p95 of that list 180 ms, 19 ms once
-vacuumed.
+visibility map, without which an index-only scan reads the table too. With autovacuum off,
+counting the runs of one task at ten million runs (10,001 index entries, `count` of a list)
+read as many table rows: p95 of that list 180 ms, 19 ms once vacuumed.
 """
 
 from __future__ import annotations
