@@ -18,6 +18,8 @@ read as many table rows: p95 of that list 180 ms, 19 ms once vacuumed.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
@@ -43,21 +45,25 @@ _THRESHOLD_FRACTION = 0.1
 # every minute of the ingest and cost a fifth of its rate (benchmarks/README.md).
 _DEAD_ROWS, _DEAD_FRACTION = 50, 0.2
 _INSERTED_ROWS, _INSERTED_FRACTION = 1000, 0.2
-_LOCK_KEY = 0x6A70_7374  # "jpst": one node analyses at a time
+_LOCK_KEY = 0x6A70_7374  # "jpst": one node analyses or vacuums at a time
 
 
-def stale_tables(conn: Connection, tables: tuple[str, ...] = TABLES) -> list[str]:
-    """The tables (of the current schema) changed enough since their last ANALYZE."""
-    found = conn.execute(
+def _counters(conn: Connection, tables: tuple[str, ...], columns: str) -> Iterable[tuple[Any, ...]]:
+    """(relname, n_live_tup, *columns) of each of `tables` in the current schema."""
+    return conn.execute(
         text(
-            "SELECT relname, n_live_tup, n_mod_since_analyze FROM pg_stat_user_tables "
+            f"SELECT relname, n_live_tup, {columns} FROM pg_stat_user_tables "
             "WHERE schemaname = current_schema() AND relname = ANY(:names) ORDER BY relname"
         ),
         {"names": list(tables)},
     )
+
+
+def stale_tables(conn: Connection, tables: tuple[str, ...] = TABLES) -> list[str]:
+    """The tables (of the current schema) changed enough since their last ANALYZE."""
     return [
         name
-        for name, live, modified in found
+        for name, live, modified in _counters(conn, tables, "n_mod_since_analyze")
         if modified > _THRESHOLD_ROWS + _THRESHOLD_FRACTION * live
     ]
 
@@ -65,57 +71,49 @@ def stale_tables(conn: Connection, tables: tuple[str, ...] = TABLES) -> list[str
 def unvacuumed_tables(conn: Connection, tables: tuple[str, ...] = TABLES) -> list[str]:
     """The tables (of the current schema) with enough dead or inserted rows since their last
     VACUUM."""
-    found = conn.execute(
-        text(
-            "SELECT relname, n_live_tup, n_dead_tup, n_ins_since_vacuum FROM pg_stat_user_tables "
-            "WHERE schemaname = current_schema() AND relname = ANY(:names) ORDER BY relname"
-        ),
-        {"names": list(tables)},
-    )
     return [
         name
-        for name, live, dead, inserted in found
+        for name, live, dead, inserted in _counters(conn, tables, "n_dead_tup, n_ins_since_vacuum")
         if dead > _DEAD_ROWS + _DEAD_FRACTION * live
         or inserted > _INSERTED_ROWS + _INSERTED_FRACTION * live
     ]
 
 
-def vacuum_unvacuumed_tables(engine: Engine) -> list[str]:
-    """VACUUM what needs it (outside a transaction, as VACUUM must); returns the tables
-    vacuumed. SKIP_LOCKED: a table autovacuum is at already is left to it."""
+def _run_on_due_tables(
+    engine: Engine, due: Callable[[Connection], list[str]], command: str, done: str
+) -> list[str]:
+    """Run `command` on each table `due` finds; returns them (none when another node is at
+    it). Outside a transaction, which VACUUM requires; names come from TABLES, not input."""
     with engine.connect() as conn:
         conn = conn.execution_options(isolation_level="AUTOCOMMIT")
         if not conn.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": _LOCK_KEY}).scalar():
             return []
         try:
-            due = unvacuumed_tables(conn)
-            for table in due:
-                conn.exec_driver_sql(f'VACUUM (SKIP_LOCKED) "{table}"')  # names from TABLES
+            tables = due(conn)
+            for table in tables:
+                conn.exec_driver_sql(f'{command} "{table}"')
         finally:
             conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _LOCK_KEY})
-    if due:
-        log.info("vacuumed %s for index-only scans", ", ".join(due))
-    return due
+    if tables:
+        log.info(done, ", ".join(tables))
+    return tables
+
+
+def analyze_stale_tables(engine: Engine) -> list[str]:
+    """ANALYZE what needs it."""
+    return _run_on_due_tables(engine, stale_tables, "ANALYZE", "analysed %s for the query planner")
+
+
+def vacuum_unvacuumed_tables(engine: Engine) -> list[str]:
+    """VACUUM what needs it. SKIP_LOCKED: a table autovacuum is at already is left to it."""
+    return _run_on_due_tables(
+        engine, unvacuumed_tables, "VACUUM (SKIP_LOCKED)", "vacuumed %s for index-only scans"
+    )
 
 
 def keep_statistics(engine: Engine) -> None:
     analyze_stale_tables(engine)
     vacuum_unvacuumed_tables(engine)
-
-
-def analyze_stale_tables(engine: Engine) -> list[str]:
-    """ANALYZE what needs it; returns the tables analysed (none when another node is at it)."""
-    with engine.begin() as conn:
-        if not conn.execute(
-            text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _LOCK_KEY}
-        ).scalar():
-            return []
-        stale = stale_tables(conn)
-        for table in stale:
-            conn.exec_driver_sql(f'ANALYZE "{table}"')  # names from TABLES, not from input
-    if stale:
-        log.info("analysed %s for the query planner", ", ".join(stale))
-    return stale
 
 
 class StatisticsKeeper:
