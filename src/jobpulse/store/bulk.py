@@ -127,6 +127,7 @@ class BulkInsert:
         self._table = table.name
         self._names = ", ".join(self.columns)
         self._conflict_names = ", ".join(conflict_columns)
+        self._oids: list[int] | None = None  # PostgreSQL: see _wire_types
         self._conflict = ""
         if conflict_columns:
             sums = ", ".join(f"{c} = {table.name}.{c} + excluded.{c}" for c in adding)
@@ -169,10 +170,35 @@ class BulkInsert:
         conn.exec_driver_sql(f"DELETE FROM {stage}")
 
     def _copy_into(self, conn: Connection, table: str, values: Sequence[tuple[Any, ...]]) -> None:
+        # Binary: a float or an integer goes over as its bytes instead of its decimal text,
+        # which the driver had to format and the server to parse again (formatting text
+        # rows was half of the writer's time in a task ingest).
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
-            with cursor.copy(f"COPY {table} ({self._names}) FROM STDIN") as copy:
+            types = self._wire_types(cursor)
+            with cursor.copy(f"COPY {table} ({self._names}) FROM STDIN (FORMAT BINARY)") as copy:
+                copy.set_types(types)
                 for row in values:
                     copy.write_row(row)
         finally:
             cursor.close()
+
+    def _wire_types(self, cursor: Any) -> list[int]:
+        """The type oids of the table's columns, as the database has them (once: the schema
+        does not change under a running process). Text-like types all go over as text, whose
+        binary form is their text's bytes (json's too, which the server still validates)."""
+        if self._oids is None:
+            found = dict(
+                cursor.execute(
+                    "SELECT attname, atttypid::int FROM pg_attribute "
+                    "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
+                    (self._table,),
+                ).fetchall()
+            )
+            self._oids = [_AS_TEXT.get(found[column], found[column]) for column in self.columns]
+        return self._oids
+
+
+# json, varchar, char: their binary form is the same bytes as text's.
+_TEXT_OID = 25
+_AS_TEXT = {114: _TEXT_OID, 1043: _TEXT_OID, 1042: _TEXT_OID}

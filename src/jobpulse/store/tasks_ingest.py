@@ -12,7 +12,6 @@ is needed.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -20,7 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, RowMapping, select
 
 from jobpulse.domain.runs import Run, fold_all
-from jobpulse.store.bulk import BulkInsert, BulkUpdate
+from jobpulse.store.bulk import BulkInsert, BulkUpdate, to_json
 from jobpulse.store.tasks_prepare import EventBatch, PreparedRun, TransactionPlan
 from jobpulse.store.tasks_rows import (
     ATTEMPT_COLUMNS,
@@ -60,19 +59,22 @@ def _known_runs(conn: Connection, project_id: int, job_ids: list[str]) -> dict[s
         # and keeps the project test outside it: with `project_id = %s` inside, every index
         # (all lead with project_id) could serve the probe, and on a young table PostgreSQL
         # sometimes took the duration index and read the whole project per job id. Only the
-        # unique index leads with job_id (migration 0106).
+        # unique index leads with job_id (migration 0106). The ids go over as one JSON
+        # array: as a text[] parameter, the driver's quoting of each element cost more CPU
+        # than the look-up (11 ms against 0.4 for 5,000 ids, and 14 against 3 ms of wall).
         sql = (
-            "SELECT found.job_id, found.id FROM unnest(%s::text[]) AS wanted(job_id) "
-            "CROSS JOIN LATERAL (SELECT id, job_id, project_id FROM task_runs "
-            "WHERE job_id = wanted.job_id OFFSET 0) AS found WHERE found.project_id = %s"
+            "SELECT found.job_id, found.id FROM json_array_elements_text(%s::json) "
+            "AS wanted(job_id) CROSS JOIN LATERAL (SELECT id, job_id, project_id "
+            "FROM task_runs WHERE job_id = wanted.job_id OFFSET 0) AS found "
+            "WHERE found.project_id = %s"
         )
-        found = conn.exec_driver_sql(sql, (job_ids, project_id))
+        found = conn.exec_driver_sql(sql, (to_json(job_ids), project_id))
     else:
         sql = (
             "SELECT job_id, id FROM task_runs WHERE project_id = ? "
             "AND job_id IN (SELECT value FROM json_each(?))"
         )
-        found = conn.exec_driver_sql(sql, (project_id, json.dumps(job_ids)))
+        found = conn.exec_driver_sql(sql, (project_id, to_json(job_ids)))
     return {job_id: run_id for job_id, run_id in found}
 
 
@@ -277,8 +279,7 @@ _ADD_PROJECT_DURATIONS = BulkInsert(
 
 
 def _apply_rollups(conn: Connection, delta: RollupDelta) -> None:
-    """Add the batch's changes to the rollups (in key order where nodes write concurrently)."""
-    ordered = conn.dialect.name == "postgresql"  # SQLite: one writer at a time
-    _ADD_ROLLUPS.tuples(conn, delta.count_rows(ordered))
-    _ADD_DURATIONS.tuples(conn, delta.duration_rows(ordered))
-    _ADD_PROJECT_DURATIONS.tuples(conn, delta.project_duration_rows(ordered))
+    """Add the batch's changes to the rollups (PostgreSQL: in key order, see BulkInsert)."""
+    _ADD_ROLLUPS.tuples(conn, delta.count_rows())
+    _ADD_DURATIONS.tuples(conn, delta.duration_rows())
+    _ADD_PROJECT_DURATIONS.tuples(conn, delta.project_duration_rows())
