@@ -6,17 +6,16 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine
 
-from jobpulse.store.bulk import BulkInsert
 from jobpulse.store.db import make_engine, migrate
 from jobpulse.store.projects import ensure_project
 from jobpulse.store.tasks_ingest import _ADD_ROLLUPS, _INSERT_RUNS
 from jobpulse.store.tasks_rows import ROLLUP_VALUE_COLUMNS
+from tests.integration.queue_fixtures import wait_until
 
 NOW = 1_765_000_000.25
 
@@ -123,14 +122,13 @@ def test_concurrent_upserts_lock_rows_in_key_order(engine: Engine, database_url:
     with engine.begin() as conn:
         project_id = ensure_project(conn)
         _ADD_ROLLUPS.tuples(conn, [_rollup_row(project_id, k, 1) for k in "ab"])
-    adds: BulkInsert = _ADD_ROLLUPS
     errors: list[BaseException] = []
 
     def second() -> None:  # on a node of its own
         other = make_engine(database_url)
         try:
             with other.begin() as conn:
-                adds.tuples(conn, [_rollup_row(project_id, k, 10) for k in "ba"])
+                _ADD_ROLLUPS.tuples(conn, [_rollup_row(project_id, k, 10) for k in "ba"])
         except BaseException as exc:  # reported below
             errors.append(exc)
         finally:
@@ -138,22 +136,22 @@ def test_concurrent_upserts_lock_rows_in_key_order(engine: Engine, database_url:
 
     thread = threading.Thread(target=second)
     with engine.connect() as first, engine.connect() as watcher:
+
+        def second_waits_for_a_lock() -> int:
+            found = watcher.exec_driver_sql(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND query LIKE 'INSERT INTO task_rollups %%'"
+            ).scalar_one()
+            watcher.rollback()  # a new snapshot of pg_stat_activity each time
+            return int(found)
+
         first.begin()
-        adds.tuples(first, [_rollup_row(project_id, "a", 1)])  # holds "a" only
+        _ADD_ROLLUPS.tuples(first, [_rollup_row(project_id, "a", 1)])  # holds "a" only
         thread.start()
         try:
-            waiting = 0
-            for _ in range(500):  # until the second one waits for a lock
-                waiting = watcher.exec_driver_sql(
-                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                    "AND query LIKE 'INSERT INTO task_rollups %%'"
-                ).scalar_one()
-                watcher.rollback()  # a new snapshot of pg_stat_activity each time
-                if waiting:
-                    break
-                time.sleep(0.01)
-            assert waiting, "the second upsert never waited for the first one's lock"
-            adds.tuples(first, [_rollup_row(project_id, "b", 100)])  # deadlocks if "b" is held
+            wait_until(second_waits_for_a_lock, 10, "the second upsert to wait for a lock")
+            # Deadlocks if the second one took "b" before it waited for "a".
+            _ADD_ROLLUPS.tuples(first, [_rollup_row(project_id, "b", 100)])
             first.commit()
         finally:
             if first.in_transaction():
