@@ -303,13 +303,18 @@ def test_runs_are_scoped_to_the_key_project(client: TestClient, runtime: Runtime
 def test_prune_drops_old_runs_but_keeps_hourly_rollups(
     client: TestClient, runtime: Runtime
 ) -> None:
-    post(client, lifecycle("old", 10 * 86400, 1.0) + lifecycle("new", 100, 1.0))
+    def retried_once(job_id: str, seconds_ago: float) -> list[dict[str, Any]]:
+        """Two attempts: runs like these keep attempt rows (one try alone keeps none)."""
+        first = lifecycle(job_id, seconds_ago, 1.0, "retried")
+        return [*first, *lifecycle(job_id, seconds_ago - 10, 1.0, attempt=2)[1:]]
+
+    post(client, retried_once("old", 10 * 86400) + retried_once("new", 100))
     result = prune(runtime.writer, request_for(NOW, days=5, rollup_days=400))
     assert result.runs == 1
     assert [r["job_id"] for r in client.get("/api/v1/tasks").json()["results"]] == ["new"]
     with runtime.engine.begin() as conn:  # no foreign key cascades them on PostgreSQL
-        kept = conn.execute(select(task_attempts.c.run_id).distinct()).scalars().all()
-        assert kept == conn.execute(select(task_runs.c.id)).scalars().all()
+        kept = conn.execute(select(task_attempts.c.run_id)).scalars().all()
+        assert kept == 2 * conn.execute(select(task_runs.c.id)).scalars().all()
     stats = client.get("/api/v1/tasks/stats", params={"period_hours": 24 * 30}).json()
     assert stats["total"] == 2
 

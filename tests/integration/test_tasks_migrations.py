@@ -199,3 +199,59 @@ def test_0109_drops_the_task_log_foreign_keys_on_postgresql_only(database_url: s
         assert _task_foreign_keys(conn) == before
     command.upgrade(config, "heads")
     engine.dispose()
+
+
+def _name_collations(conn: Connection) -> dict[tuple[str, str], str | None]:
+    """The collation of the task log's name columns on PostgreSQL (None: the default)."""
+    found = conn.execute(
+        text(
+            "SELECT c.table_name, c.column_name, c.collation_name FROM "
+            "information_schema.columns c WHERE c.table_schema = current_schema() AND "
+            "c.table_name IN ('task_runs', 'task_rollups', 'task_rollup_durations') AND "
+            "c.column_name IN ('job_id', 'task_name', 'queue_name')"
+        )
+    )
+    return {(table, column): collation for table, column, collation in found}
+
+
+# SQLite compares text byte by byte already (BINARY): 0110 changes nothing there.
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_0110_makes_names_bytewise_on_postgresql_keeping_rows_and_keys(
+    database_url: str,
+) -> None:
+    engine = make_engine(database_url)
+    config = _alembic_config(engine)
+    command.upgrade(config, "0109")
+    with engine.begin() as conn:
+        assert set(_name_collations(conn).values()) == {None}
+        project_id = ensure_project(conn)
+        conn.execute(
+            text(
+                "INSERT INTO task_runs (project_id, job_id, task_name, queue_name, status, "
+                "duration_octave, job_retries, created_at, updated_at) VALUES "
+                "(:p, 'b-é', 'Zeta', 'q', 'success', 0, 0, 1, 1), "
+                "(:p, 'a', 'alpha', 'q', 'success', 0, 0, 2, 2)"
+            ),
+            {"p": project_id},
+        )
+    command.upgrade(config, "heads")
+    with engine.begin() as conn:
+        collations = _name_collations(conn)
+        assert len(collations) == 7 and set(collations.values()) == {"C"}
+        names = conn.execute(text("SELECT task_name FROM task_runs ORDER BY task_name"))
+        assert names.scalars().all() == ["Zeta", "alpha"]  # code points: upper case first
+        with pytest.raises(IntegrityError), conn.begin_nested():  # still one run per job
+            conn.execute(
+                text(
+                    "INSERT INTO task_runs (project_id, job_id, task_name, queue_name, status, "
+                    "duration_octave, job_retries, created_at, updated_at) VALUES "
+                    "(:p, 'b-é', 'x', 'q', 'success', 0, 0, 3, 3)"
+                ),
+                {"p": project_id},
+            )
+    command.downgrade(config, "0109")
+    with engine.begin() as conn:
+        assert set(_name_collations(conn).values()) == {None}
+        assert conn.execute(text("SELECT COUNT(*) FROM task_runs")).scalar_one() == 2
+    command.upgrade(config, "heads")
+    engine.dispose()

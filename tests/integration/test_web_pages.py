@@ -64,6 +64,8 @@ def test_task_pages_show_filtered_runs_tracebacks_errors_and_charts(
     assert '<span class="tb-error">ValueError: card declined</span>' in detail
     assert "&#34;amount&#34;: 12" in detail or '"amount": 12' in detail
     assert "Related runs" in detail and "job-1" in detail
+    # Its one attempt, implied by the run's row (no attempt row is stored for it).
+    assert "<strong>Attempt 1</strong>" in detail and "No attempt recorded" not in detail
 
     errors = browser.get(f"/p/{project}/tasks/errors").text
     assert "card declined" in errors and ">2</span>" in errors

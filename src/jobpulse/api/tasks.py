@@ -147,7 +147,7 @@ async def get_task(
         if row is None:
             return None
         found = run_json(row, detail=True)
-        found["attempts"] = [attempt_json(a) for a in queries.attempts_of(conn, row["id"])]
+        found["attempts"] = [attempt_json(a) for a in queries.attempts_of(conn, row)]
         return found
 
     found = await read(runtime, query)

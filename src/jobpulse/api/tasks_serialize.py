@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -59,7 +60,7 @@ def run_json(row: RowMapping, *, detail: bool = False) -> dict[str, Any]:
     return found
 
 
-def attempt_json(row: RowMapping) -> dict[str, Any]:
+def attempt_json(row: Mapping[str, Any]) -> dict[str, Any]:
     started, finished = row["started_at"], row["finished_at"]
     duration = (finished - started).total_seconds() * 1000 if started and finished else None
     return {

@@ -173,7 +173,7 @@ class TaskIngest:
         existing = _load_runs(conn, list(known.values())) if known else {}
         attempts = _load_attempts(conn, [row["id"] for row in existing.values()])
         fresh: list[tuple[str, PreparedRun]] = []
-        changed: list[tuple[int, Run, Run]] = []
+        changed: list[tuple[int, Run | None, Run]] = []
         for job_id, prepared in jobs.items():
             row = existing.get(job_id)
             if row is None:
@@ -181,12 +181,13 @@ class TaskIngest:
                 continue
             # Its prepared contribution assumed a new job: take it back.
             delta.add(project_id, prepared.contribution, -1)
-            before = run_of(row, attempts.get(row["id"], []))
+            stored_attempts = attempts.get(row["id"], [])
+            before = run_of(row, stored_attempts)
             after = fold_all(before, prepared.events)
             assert after is not None
             if after != before:  # else nothing new: the stored contribution stays
                 delta.add(project_id, contribution_of(row), -1)
-                changed.append((row["id"], before, after))
+                changed.append((row["id"], before if stored_attempts else None, after))
         self._insert_runs(conn, project_id, fresh)
         self._update_runs(conn, project_id, changed, delta)
 
@@ -226,21 +227,26 @@ class TaskIngest:
     def _update_runs(
         conn: Connection,
         project_id: int,
-        changed: list[tuple[int, Run, Run]],
+        changed: list[tuple[int, Run | None, Run]],
         delta: RollupDelta,
     ) -> None:
-        """Store runs folded again (`before` as stored, `after` with the new events)."""
+        """Store runs folded again: `before` as stored with its attempt rows (None: it had
+        none, its row implied them), `after` with the new events. A run that has attempt
+        rows keeps them; one that had none gets all of its attempts once its row no longer
+        implies them."""
         if not changed:
             return
         run_rows = []
         new_attempts = []
         changed_attempts = []
         for run_id, before, after in changed:
-            contribution, row = run_row(after)
+            contribution, row, implied = run_row(after)
             delta.add(project_id, contribution, 1)
             run_rows.append((*row, run_id))
+            if before is None and implied:
+                continue
             for number, attempt in after.attempts.items():
-                stored = before.attempts.get(number)
+                stored = before.attempts.get(number) if before is not None else None
                 if stored is None:
                     new_attempts.append((run_id, number, *attempt_row(attempt)))
                 elif stored != attempt:

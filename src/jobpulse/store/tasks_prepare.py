@@ -25,14 +25,19 @@ class PreparedRun:
     events: list[TaskEvent]
     contribution: Contribution  # what the rollups were given for it
     row: tuple[Any, ...]  # RUN_STATE_COLUMNS for the driver
-    attempts: list[tuple[Any, ...]]  # (number, *ATTEMPT_COLUMNS) for the driver
+    # (number, *ATTEMPT_COLUMNS) for the driver; none when the row implies them
+    attempts: list[tuple[Any, ...]]
 
 
 def prepare_run(events: list[TaskEvent]) -> PreparedRun:
     run = fold_all(None, events)
     assert run is not None
-    contribution, row = run_row(run)
-    attempts = [(number, *attempt_row(attempt)) for number, attempt in run.attempts.items()]
+    contribution, row, implied = run_row(run)
+    attempts = (
+        []
+        if implied
+        else [(number, *attempt_row(attempt)) for number, attempt in run.attempts.items()]
+    )
     return PreparedRun(events, contribution, row, attempts)
 
 

@@ -3,6 +3,7 @@ errors grouped by fingerprint and the queue health check."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -12,6 +13,7 @@ from sqlalchemy import Connection, RowMapping, Select, and_, func, or_, select, 
 from jobpulse.domain.runs import TERMINAL_STATUSES, RunStatus
 from jobpulse.domain.stats import duration_octave
 from jobpulse.store.tasks_cursor import make_cursor, read_cursor
+from jobpulse.store.tasks_rows import implied_attempt_row
 from jobpulse.store.tasks_tables import has_status, task_attempts, task_runs
 
 ORDERING_FIELDS = (
@@ -291,9 +293,12 @@ def get_run(conn: Connection, project_id: int, key: str) -> RowMapping | None:
     return conn.execute(base.where(task_runs.c.job_id == key)).mappings().first()
 
 
-def attempts_of(conn: Connection, run_id: int) -> list[RowMapping]:
-    query = select(task_attempts).where(task_attempts.c.run_id == run_id)
-    return list(conn.execute(query.order_by(task_attempts.c.number)).mappings())
+def attempts_of(conn: Connection, run: RowMapping) -> list[Mapping[str, Any]]:
+    """The attempts of a stored run, oldest first (a run without attempt rows had the one
+    its row implies: see tasks_rows.implied_attempt)."""
+    query = select(task_attempts).where(task_attempts.c.run_id == run["id"])
+    found = list(conn.execute(query.order_by(task_attempts.c.number)).mappings())
+    return found or [implied_attempt_row(run)]
 
 
 def related_runs(

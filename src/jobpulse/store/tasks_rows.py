@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,9 +62,50 @@ _PLAIN: dict[str, str] = {member: member.value for member in (*RunStatus, *Event
 Contribution = tuple[str, str, float, str, float | None]
 
 
-def run_row(run: Run) -> tuple[Contribution, tuple[Any, ...]]:
+# The outcome of the one attempt a run in a final status implies (see implied_attempt).
+_IMPLIED_OUTCOMES: dict[str, EventType] = {
+    RunStatus.SUCCESS: EventType.SUCCEEDED,
+    RunStatus.FAILED: EventType.FAILED,
+    RunStatus.EXPIRED: EventType.EXPIRED,
+    RunStatus.CANCELED: EventType.CANCELED,
+}
+
+
+def implied_attempt(fields: Mapping[str, Any]) -> Attempt:
+    """The attempt a run's own TaskLog fields (a task_runs row, or its RunView) describe
+    when the run had exactly one: number 1, enqueued if it has an enqueue time, started,
+    finished and failed as the run was. A run whose only attempt is exactly this one stores
+    no attempt row (nearly every run: one row and one index entry less each); every other
+    run stores all of its attempts. Reading a run without attempt rows takes this one."""
+    enqueued = fields["enqueue_time"]
+    attempt: Attempt = Attempt.__new__(Attempt)  # no keyword __init__: ingest calls it per job
+    attempt.__dict__ = {
+        "number": 1,
+        "queued_at": enqueued,
+        "was_enqueued": enqueued is not None,
+        "was_deferred": False,
+        "started_at": fields["start_time"],
+        "worker_id": fields["worker_id"],
+        "outcome": _IMPLIED_OUTCOMES.get(fields["status"]),
+        "finished_at": fields["finish_time"],
+        "error": fields["error_message"],
+        "traceback": fields["traceback"],
+        "result": fields["result"],
+        "retry_after": None,
+    }
+    return attempt
+
+
+def attempts_implied(run: Run, derived: RunView) -> bool:
+    """Whether the run's attempts are just the one its row implies (implied_attempt)."""
+    attempts = run.attempts
+    return len(attempts) == 1 and attempts.get(1) == implied_attempt(derived.__dict__)
+
+
+def run_row(run: Run) -> tuple[Contribution, tuple[Any, ...], bool]:
     """The task_runs values of a folded run in RUN_STATE_COLUMNS order, as the drivers take
-    them (timestamps as epoch seconds, JSON as text), and what it adds to the rollups.
+    them (timestamps as epoch seconds, JSON as text), what it adds to the rollups, and
+    whether its row implies its attempts (then it needs no attempt rows).
 
     Built directly as a tuple: ingest derives one per job, and a dict of the columns
     converted afterwards cost twice as much."""
@@ -100,7 +141,8 @@ def run_row(run: Run) -> tuple[Contribution, tuple[Any, ...]]:
         to_json(list(tags)) if tags is not None else None,
         run.trace_id,
     )
-    return (run.task_name, run.queue_name, created, status, duration), row
+    contribution = (run.task_name, run.queue_name, created, status, duration)
+    return contribution, row, attempts_implied(run, derived)
 
 
 def attempt_row(attempt: Attempt) -> tuple[Any, ...]:
@@ -150,6 +192,8 @@ def attempt_of(row: RowMapping) -> Attempt:
 
 
 def run_of(row: RowMapping, attempt_rows: Iterable[RowMapping]) -> Run:
+    """The run a task_runs row and its attempt rows hold (none: the one its row implies)."""
+    attempts = {a["number"]: attempt_of(a) for a in attempt_rows} or {1: implied_attempt(row)}
     return Run(
         job_id=row["job_id"],
         task_name=row["task_name"],
@@ -163,8 +207,16 @@ def run_of(row: RowMapping, attempt_rows: Iterable[RowMapping]) -> Run:
         max_retries=row["job_retry"],
         retries_reported=row["job_retries"],
         expire_time=row["expire_time"],
-        attempts={a["number"]: attempt_of(a) for a in attempt_rows},
+        attempts=attempts,
     )
+
+
+def implied_attempt_row(run: RowMapping) -> dict[str, Any]:
+    """implied_attempt of a stored run in the shape of a task_attempts row (for readers)."""
+    fields = dict(implied_attempt(run).__dict__)
+    outcome = fields["outcome"]
+    fields["outcome"] = _PLAIN[outcome] if outcome is not None else None
+    return {"run_id": run["id"], **fields}
 
 
 RollupKey = tuple[int, str, str, int, float]  # project, task, queue, period, bucket start

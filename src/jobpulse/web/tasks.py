@@ -144,7 +144,7 @@ async def task_detail(
             return None
         return {
             "run": run,
-            "attempts": queries.attempts_of(conn, run["id"]),
+            "attempts": queries.attempts_of(conn, run),
             "related": queries.related_runs(conn, access.project_id, run, 15),
         }
 
