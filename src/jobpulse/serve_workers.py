@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import signal
 import socket
 import threading
@@ -42,10 +43,16 @@ def reuse_port_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def run_worker(host: str, port: int, log_level: str) -> None:
-    """One worker process: its own listening socket, the app from the environment."""
+def run_worker(host: str, port: int, log_level: str, supervisor: int) -> None:
+    """One worker process of the `supervisor` process: its own listening socket, the app
+    from the environment."""
+    exit_with_supervisor(supervisor)
     import uvicorn
 
+    import jobpulse.api.app  # noqa: F401  (loaded before the collector freezes the heap)
+    from jobpulse.garbage_collection import tune_for_serving
+
+    tune_for_serving()
     sock = reuse_port_socket(host, port)
     sock.listen(BACKLOG)
     config = uvicorn.Config(
@@ -58,6 +65,20 @@ def run_worker(host: str, port: int, log_level: str) -> None:
         access_log=False,
     )
     uvicorn.Server(config).run(sockets=[sock])
+
+
+def exit_with_supervisor(supervisor: int, poll_seconds: float = 0.5) -> None:
+    """A worker whose supervisor died (kill -9) is re-parented and would live on, serving
+    the port and running loops nobody manages: it stops itself instead, gracefully (uvicorn
+    shuts down on SIGTERM). The supervisor's pid is given, not read from getppid() here: a
+    worker still starting when its supervisor died would take its new parent for it."""
+
+    def watch() -> None:
+        while os.getppid() == supervisor:
+            time.sleep(poll_seconds)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="jobpulse-supervisor-watch", daemon=True).start()
 
 
 class Supervisor:
@@ -104,7 +125,9 @@ class Supervisor:
 
     def _spawn(self) -> BaseProcess:
         worker = self._context.Process(
-            target=run_worker, args=(self.host, self.port, self.log_level), daemon=False
+            target=run_worker,
+            args=(self.host, self.port, self.log_level, os.getpid()),
+            daemon=False,
         )
         worker.start()
         return worker

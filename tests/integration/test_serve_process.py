@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import subprocess
+import sys
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.server import ServerProcess, child_pids, create_key, is_running, running_server
 
@@ -124,3 +127,29 @@ def test_workers_stop_when_their_supervisor_is_killed(tmp_path: Path) -> None:
     while alive := [pid for pid in workers if is_running(pid)]:
         assert time.monotonic() < deadline, f"workers outlived their supervisor: {alive}"
         time.sleep(0.1)
+
+
+def _watched_process(supervisor: str) -> subprocess.Popen[bytes]:
+    """A process that watches `supervisor` (a pid, or "parent") as a worker does, then idles."""
+    code = (
+        "import os, time; from jobpulse.serve_workers import exit_with_supervisor; "
+        f"exit_with_supervisor(os.getppid() if '{supervisor}' == 'parent' else {supervisor}, "
+        "poll_seconds=0.05); time.sleep(30)"
+    )
+    return subprocess.Popen([sys.executable, "-c", code])
+
+
+def test_a_worker_whose_supervisor_died_before_it_started_watching_stops_too() -> None:
+    # The supervisor's pid comes from the supervisor: a worker that started watching only
+    # after its supervisor died (re-parented already) must not take its new parent for it.
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    orphan = _watched_process(str(gone.pid))
+    assert orphan.wait(10) == -signal.SIGTERM
+    kept = _watched_process("parent")
+    try:
+        with pytest.raises(subprocess.TimeoutExpired):  # its supervisor lives: it stays
+            kept.wait(1.5)
+    finally:
+        kept.kill()
+        kept.wait()

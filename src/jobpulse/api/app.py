@@ -125,23 +125,4 @@ def worker_app() -> FastAPI:
 
     settings = load_settings()
     configure_logging(settings.log_format, settings.log_level)
-    _exit_with_supervisor()
     return create_app(Runtime(settings))
-
-
-def _exit_with_supervisor(poll_seconds: float = 0.5) -> None:
-    """A worker whose supervisor died (kill -9) is re-parented and would live on, serving
-    the port and running loops nobody manages: it stops itself instead, gracefully."""
-    import os
-    import signal
-    import threading
-    import time
-
-    supervisor = os.getppid()
-
-    def watch() -> None:
-        while os.getppid() == supervisor:
-            time.sleep(poll_seconds)
-        os.kill(os.getpid(), signal.SIGTERM)
-
-    threading.Thread(target=watch, name="jobpulse-supervisor-watch", daemon=True).start()
