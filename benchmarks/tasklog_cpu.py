@@ -6,10 +6,6 @@ changes (`EventBatch.prepare`), on the same request bodies as the HTTP benchmark
 figure is the best of `--repeat` passes (the machine is shared), in microseconds per event.
 
     python benchmarks/tasklog_cpu.py --runs 10000
-    # as in a server process: its modules loaded, a transaction's 8 requests held together,
-    # with Python's default collector settings or those `jobpulse serve` sets
-    python benchmarks/tasklog_cpu.py --gc python
-    python benchmarks/tasklog_cpu.py --gc serving
     # the same figures for another checkout's code (before/after in one sitting)
     PYTHONPATH=/path/to/other/checkout/src python benchmarks/tasklog_cpu.py
 """
@@ -29,7 +25,7 @@ import orjson
 
 from benchmarks.tasklog import run_events
 from jobpulse.domain.redact import Redactor
-from jobpulse.store.tasks_prepare import EventBatch, TransactionPlan
+from jobpulse.store.tasks_prepare import EventBatch
 
 try:
     from jobpulse.api.events import decode_events
@@ -56,20 +52,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10_000, help="task runs to generate")
     parser.add_argument("--repeat", type=int, default=7, help="passes; the best one counts")
-    parser.add_argument(
-        "--gc",
-        choices=["python", "serving"],
-        help="measure as in a server process (its modules loaded, 8 requests per transaction "
-        "held together), with Python's collector settings or jobpulse serve's",
-    )
     args = parser.parse_args()
-    if args.gc:
-        import jobpulse.api.app  # noqa: F401  (a server's heap)
-    if args.gc == "serving":
-        from jobpulse.garbage_collection import tune_for_serving
-
-        tune_for_serving()
-    held: list[EventBatch] = []
     requests = bodies(args.runs)
     redactor = Redactor()
     events = sum(len(decode_events(body)) for body in requests)
@@ -82,12 +65,7 @@ def main() -> None:
             decoded_at = time.perf_counter()
             converted = [item.to_event(redactor) for item in decoded]
             converted_at = time.perf_counter()
-            batch = EventBatch(1, converted).prepare()
-            if args.gc:  # the writer holds a transaction's requests until it commits
-                held.append(batch)
-                if len(held) == 8:
-                    TransactionPlan(held)
-                    held = []
+            EventBatch(1, converted).prepare()
             spent["decode"] += decoded_at - started
             spent["convert"] += converted_at - decoded_at
             spent["prepare"] += time.perf_counter() - converted_at

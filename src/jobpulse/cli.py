@@ -102,7 +102,6 @@ def _serve_in_process(settings: Settings) -> None:
     import uvicorn
 
     from jobpulse.api.app import create_app
-    from jobpulse.garbage_collection import tune_for_serving
     from jobpulse.runtime import Runtime
 
     try:
@@ -112,7 +111,6 @@ def _serve_in_process(settings: Settings) -> None:
     except Exception as exc:
         raise _cannot_start(exc) from None
     _listening(settings)
-    tune_for_serving()
     uvicorn.run(
         app,
         host=settings.host,

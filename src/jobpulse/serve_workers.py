@@ -49,10 +49,6 @@ def run_worker(host: str, port: int, log_level: str, supervisor: int) -> None:
     exit_with_supervisor(supervisor)
     import uvicorn
 
-    import jobpulse.api.app  # noqa: F401  (loaded before the collector freezes the heap)
-    from jobpulse.garbage_collection import tune_for_serving
-
-    tune_for_serving()
     sock = reuse_port_socket(host, port)
     sock.listen(BACKLOG)
     config = uvicorn.Config(
