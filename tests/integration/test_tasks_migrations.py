@@ -214,6 +214,17 @@ def _name_collations(conn: Connection) -> dict[tuple[str, str], str | None]:
     return {(table, column): collation for table, column, collation in found}
 
 
+def _insert_run(conn: Connection, project_id: int, job_id: str, task_name: str) -> None:
+    conn.execute(
+        text(
+            "INSERT INTO task_runs (project_id, job_id, task_name, queue_name, status, "
+            "duration_octave, job_retries, created_at, updated_at) VALUES "
+            "(:p, :job, :task, 'q', 'success', 0, 0, 1, 1)"
+        ),
+        {"p": project_id, "job": job_id, "task": task_name},
+    )
+
+
 # SQLite compares text byte by byte already (BINARY): 0110 changes nothing there.
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_0110_makes_names_bytewise_on_postgresql_keeping_rows_and_keys(
@@ -225,15 +236,8 @@ def test_0110_makes_names_bytewise_on_postgresql_keeping_rows_and_keys(
     with engine.begin() as conn:
         assert set(_name_collations(conn).values()) == {None}
         project_id = ensure_project(conn)
-        conn.execute(
-            text(
-                "INSERT INTO task_runs (project_id, job_id, task_name, queue_name, status, "
-                "duration_octave, job_retries, created_at, updated_at) VALUES "
-                "(:p, 'b-é', 'Zeta', 'q', 'success', 0, 0, 1, 1), "
-                "(:p, 'a', 'alpha', 'q', 'success', 0, 0, 2, 2)"
-            ),
-            {"p": project_id},
-        )
+        _insert_run(conn, project_id, "b-é", "Zeta")
+        _insert_run(conn, project_id, "a", "alpha")
     command.upgrade(config, "heads")
     with engine.begin() as conn:
         collations = _name_collations(conn)
@@ -241,14 +245,7 @@ def test_0110_makes_names_bytewise_on_postgresql_keeping_rows_and_keys(
         names = conn.execute(text("SELECT task_name FROM task_runs ORDER BY task_name"))
         assert names.scalars().all() == ["Zeta", "alpha"]  # code points: upper case first
         with pytest.raises(IntegrityError), conn.begin_nested():  # still one run per job
-            conn.execute(
-                text(
-                    "INSERT INTO task_runs (project_id, job_id, task_name, queue_name, status, "
-                    "duration_octave, job_retries, created_at, updated_at) VALUES "
-                    "(:p, 'b-é', 'x', 'q', 'success', 0, 0, 3, 3)"
-                ),
-                {"p": project_id},
-            )
+            _insert_run(conn, project_id, "b-é", "x")
     command.downgrade(config, "0109")
     with engine.begin() as conn:
         assert set(_name_collations(conn).values()) == {None}
