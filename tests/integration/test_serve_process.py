@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import subprocess
 import sys
@@ -129,12 +130,11 @@ def test_workers_stop_when_their_supervisor_is_killed(tmp_path: Path) -> None:
         time.sleep(0.1)
 
 
-def _watched_process(supervisor: str) -> subprocess.Popen[bytes]:
-    """A process that watches `supervisor` (a pid, or "parent") as a worker does, then idles."""
+def _watched_process(supervisor: int) -> subprocess.Popen[bytes]:
+    """A process that watches the `supervisor` pid as a worker does, then idles."""
     code = (
-        "import os, time; from jobpulse.serve_workers import exit_with_supervisor; "
-        f"exit_with_supervisor(os.getppid() if '{supervisor}' == 'parent' else {supervisor}, "
-        "poll_seconds=0.05); time.sleep(30)"
+        "import time; from jobpulse.serve_workers import exit_with_supervisor; "
+        f"exit_with_supervisor({supervisor}, poll_seconds=0.05); time.sleep(30)"
     )
     return subprocess.Popen([sys.executable, "-c", code])
 
@@ -144,9 +144,9 @@ def test_a_worker_whose_supervisor_died_before_it_started_watching_stops_too() -
     # after its supervisor died (re-parented already) must not take its new parent for it.
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
-    orphan = _watched_process(str(gone.pid))
+    orphan = _watched_process(gone.pid)
     assert orphan.wait(10) == -signal.SIGTERM
-    kept = _watched_process("parent")
+    kept = _watched_process(os.getpid())  # this process: its parent
     try:
         with pytest.raises(subprocess.TimeoutExpired):  # its supervisor lives: it stays
             kept.wait(1.5)

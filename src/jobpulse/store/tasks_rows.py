@@ -9,7 +9,16 @@ from typing import Any
 from sqlalchemy import RowMapping
 
 from jobpulse.domain.errors import fingerprint
-from jobpulse.domain.runs import Attempt, EventType, Run, RunStatus, RunView, view
+from jobpulse.domain.runs import (
+    OUTCOME_STATUS,
+    TERMINAL_STATUSES,
+    Attempt,
+    EventType,
+    Run,
+    RunStatus,
+    RunView,
+    view,
+)
 from jobpulse.domain.stats import bucket_of, duration_octave
 from jobpulse.store.bulk import to_epoch, to_json
 from jobpulse.store.tasks_tables import HOUR, MINUTE, ROLLUP_STATUSES
@@ -62,12 +71,10 @@ _PLAIN: dict[str, str] = {member: member.value for member in (*RunStatus, *Event
 Contribution = tuple[str, str, float, str, float | None]
 
 
-# The outcome of the one attempt a run in a final status implies (see implied_attempt).
+# The outcome of the one attempt a run in a final status implies (see implied_attempt):
+# the domain's outcome -> status mapping read backwards.
 _IMPLIED_OUTCOMES: dict[str, EventType] = {
-    RunStatus.SUCCESS: EventType.SUCCEEDED,
-    RunStatus.FAILED: EventType.FAILED,
-    RunStatus.EXPIRED: EventType.EXPIRED,
-    RunStatus.CANCELED: EventType.CANCELED,
+    status: outcome for outcome, status in OUTCOME_STATUS.items() if status in TERMINAL_STATUSES
 }
 
 
