@@ -238,7 +238,7 @@ def test_0110_makes_names_bytewise_on_postgresql_keeping_rows_and_keys(
         project_id = ensure_project(conn)
         _insert_run(conn, project_id, "b-é", "Zeta")
         _insert_run(conn, project_id, "a", "alpha")
-    command.upgrade(config, "heads")
+    command.upgrade(config, "0110")
     with engine.begin() as conn:
         collations = _name_collations(conn)
         assert len(collations) == 7 and set(collations.values()) == {"C"}
@@ -250,5 +250,45 @@ def test_0110_makes_names_bytewise_on_postgresql_keeping_rows_and_keys(
     with engine.begin() as conn:
         assert set(_name_collations(conn).values()) == {None}
         assert conn.execute(text("SELECT COUNT(*) FROM task_runs")).scalar_one() == 2
+    command.upgrade(config, "heads")
+    engine.dispose()
+
+
+def _constraints(conn: Connection) -> dict[str, str]:
+    """The constraints of task_runs on PostgreSQL by name, as their type letter."""
+    found = conn.execute(
+        text(
+            "SELECT conname, contype FROM pg_constraint WHERE conrelid = 'task_runs'::regclass "
+            "AND contype IN ('u', 'x')"
+        )
+    )
+    return {name: kind for name, kind in found}
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_0111_keeps_one_run_per_job_by_a_hash_exclusion_constraint(database_url: str) -> None:
+    engine = make_engine(database_url)
+    config = _alembic_config(engine)
+    command.upgrade(config, "0110")
+    with engine.begin() as conn:
+        assert _constraints(conn) == {"uq_task_runs_project_job": "u"}
+        project_id = ensure_project(conn)
+        other_project = ensure_project(conn, "other")
+        for job_id in ("b-é", "a", "1:a"):
+            _insert_run(conn, project_id, job_id, "t")
+    command.upgrade(config, "0111")
+    with engine.begin() as conn:
+        assert _constraints(conn) == {"ex_task_runs_job_ref": "x"}
+        assert conn.execute(text("SELECT COUNT(*) FROM task_runs")).scalar_one() == 3
+        for job_id in ("b-é", "a", "1:a"):
+            with pytest.raises(IntegrityError), conn.begin_nested():
+                _insert_run(conn, project_id, job_id, "again")
+        _insert_run(conn, other_project, "a", "t")  # one run per job and project
+        _insert_run(conn, project_id, "A", "t")
+    command.downgrade(config, "0110")
+    with engine.begin() as conn:
+        assert _constraints(conn) == {"uq_task_runs_project_job": "u"}
+        with pytest.raises(IntegrityError), conn.begin_nested():
+            _insert_run(conn, project_id, "a", "again")
     command.upgrade(config, "heads")
     engine.dispose()

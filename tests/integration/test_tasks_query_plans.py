@@ -22,6 +22,7 @@ from jobpulse.store.tasks_queries import (
     TaskFilter,
     count_stuck_and_queued,
     error_groups,
+    get_run,
     list_runs,
 )
 from jobpulse.store.tasks_stats import totals
@@ -189,10 +190,32 @@ def test_ingest_looks_jobs_up_in_the_unique_index(runtime: Runtime, runs: int) -
         assert "SEARCH task_runs USING COVERING INDEX" in text, text
         assert "(project_id=? AND job_id=?)" in text, text
         return
+    _assert_reads_the_job_ref_index(text)
+
+
+def _assert_reads_the_job_ref_index(text: str) -> None:
+    """PostgreSQL: a run is found by its job reference's hash index (migration 0111)."""
     lines = text.splitlines()
-    assert "uq_task_runs_project_job" in text and "Seq Scan on task_runs" not in text, text
+    assert "ex_task_runs_job_ref" in text and "Seq Scan on task_runs" not in text, text
     assert any("Index Cond" in line and "job_id" in line for line in lines), text
-    assert not any("Filter" in line and "job_id" in line for line in lines), text
+
+
+@pytest.mark.parametrize(
+    "read",
+    [
+        lambda conn, pid: list_runs(conn, pid, TaskFilter(job_id="job-7"), Page()),
+        lambda conn, pid: get_run(conn, pid, "job-7"),
+    ],
+    ids=["list filtered by job_id", "detail by job_id"],
+)
+def test_reads_by_job_id_use_the_job_index(
+    runtime: Runtime, read: Callable[[Connection, int], object]
+) -> None:
+    for text in _plans(runtime, read):
+        if runtime.engine.dialect.name == "sqlite":
+            assert "sqlite_autoindex_task_runs_1 (project_id=? AND job_id=?)" in text, text
+        else:
+            _assert_reads_the_job_ref_index(text)
 
 
 RARE_STATUS_READS: dict[str, Callable[[Connection, int], object]] = {

@@ -20,6 +20,7 @@ from sqlalchemy import Connection, RowMapping, select
 
 from jobpulse.domain.runs import Run, fold_all
 from jobpulse.store.bulk import BulkInsert, BulkUpdate, to_json
+from jobpulse.store.tasks_job_ref import JOB_REF_SQL, job_ref
 from jobpulse.store.tasks_prepare import EventBatch, PreparedRun, TransactionPlan
 from jobpulse.store.tasks_rows import (
     ATTEMPT_COLUMNS,
@@ -52,23 +53,19 @@ def _known_runs(conn: Connection, project_id: int, job_ids: list[str]) -> dict[s
     """The run id of each of job_ids already stored: one statement and one parameter for the
     whole list (a bound IN list costs more to compile than the lookups cost to run)."""
     if conn.dialect.name == "postgresql":
-        # One probe of the unique index per job id, whatever the statistics say. Planned as
-        # `job_id = ANY(...)` on a table without them (new, or autovacuum off), PostgreSQL
-        # read every run of the project and compared each with the whole list. OFFSET 0
-        # keeps the lateral subquery a loop of key lookups (not a join planned on guesses),
-        # and keeps the project test outside it: with `project_id = %s` inside, every index
-        # (all lead with project_id) could serve the probe, and on a young table PostgreSQL
-        # sometimes took the duration index and read the whole project per job id. Only the
-        # unique index leads with job_id (migration 0106). The ids go over as one JSON
-        # array: as a text[] parameter, the driver's quoting of each element cost more CPU
-        # than the look-up (11 ms against 0.4 for 5,000 ids, and 14 against 3 ms of wall).
+        # One probe of the hash index of job references (tasks_job_ref) per job, whatever
+        # the statistics say: OFFSET 0 keeps the lateral subquery a loop of look-ups, not a
+        # join planned on guesses (on a table without statistics, PostgreSQL once read every
+        # run of the project per job id), and no other index can serve the reference. They
+        # go over as one JSON array: as a text[] parameter, the driver's quoting of each
+        # element cost more CPU than the look-up (11 ms against 0.4 for 5,000 ids).
         sql = (
             "SELECT found.job_id, found.id FROM json_array_elements_text(%s::json) "
-            "AS wanted(job_id) CROSS JOIN LATERAL (SELECT id, job_id, project_id "
-            "FROM task_runs WHERE job_id = wanted.job_id OFFSET 0) AS found "
-            "WHERE found.project_id = %s"
+            "AS wanted(job_ref) CROSS JOIN LATERAL (SELECT id, job_id FROM task_runs "
+            f"WHERE {JOB_REF_SQL} = wanted.job_ref OFFSET 0) AS found"
         )
-        found = conn.exec_driver_sql(sql, (to_json(job_ids), project_id))
+        wanted = [job_ref(project_id, job_id) for job_id in job_ids]
+        found = conn.exec_driver_sql(sql, (to_json(wanted),))
     else:
         sql = (
             "SELECT job_id, id FROM task_runs WHERE project_id = ? "

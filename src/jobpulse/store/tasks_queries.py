@@ -13,6 +13,7 @@ from sqlalchemy import Connection, RowMapping, Select, and_, func, or_, select, 
 from jobpulse.domain.runs import TERMINAL_STATUSES, RunStatus
 from jobpulse.domain.stats import duration_octave
 from jobpulse.store.tasks_cursor import make_cursor, read_cursor
+from jobpulse.store.tasks_job_ref import same_job
 from jobpulse.store.tasks_rows import implied_attempt_row
 from jobpulse.store.tasks_tables import has_status, task_attempts, task_runs
 
@@ -101,10 +102,11 @@ def conditions(project_id: int, where: TaskFilter, *, split: str | None = None) 
     exact = {
         c.task_name: where.task_name_exact,
         c.queue_name: where.queue_name,
-        c.job_id: where.job_id,
         c.worker_id: where.worker_id,
     }
     found += [column == value for column, value in exact.items() if value is not None]
+    if where.job_id is not None:
+        found.append(same_job(project_id, where.job_id))
     if where.task_name is not None:
         found.append(c.task_name.ilike(_like(where.task_name), escape="\\"))
     if where.queue_name_in is not None and split != "queue_name":
@@ -290,7 +292,7 @@ def get_run(conn: Connection, project_id: int, key: str) -> RowMapping | None:
         row = conn.execute(base.where(task_runs.c.id == int(key))).mappings().first()
         if row is not None:
             return row
-    return conn.execute(base.where(task_runs.c.job_id == key)).mappings().first()
+    return conn.execute(base.where(same_job(project_id, key))).mappings().first()
 
 
 def attempts_of(conn: Connection, run: RowMapping) -> list[Mapping[str, Any]]:
@@ -311,7 +313,7 @@ def related_runs(
         .where(
             c.project_id == project_id,
             c.id != run["id"],
-            or_(c.job_id == run["job_id"], c.task_name == run["task_name"]),
+            or_(same_job(project_id, run["job_id"]), c.task_name == run["task_name"]),
         )
         .order_by(c.created_at.desc(), c.id.desc())
         .limit(limit)

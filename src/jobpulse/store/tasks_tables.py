@@ -75,9 +75,10 @@ task_runs = Table(
     Column("updated_at", Timestamp, nullable=False),
     Column("tags", JSON, nullable=True),
     Column("trace_id", String(100), nullable=True),
-    # On PostgreSQL its columns are (job_id, project_id) since migration 0106. There, job_id,
-    # task_name and queue_name (and the rollups' names) are COLLATE "C" since 0110: compared
-    # byte by byte, as SQLite does.
+    # One run per job. On PostgreSQL, since migration 0111, an exclusion constraint over a
+    # hash index of "<project_id>:<job_id>" (ex_task_runs_job_ref; see tasks_job_ref) does it
+    # instead. There, job_id, task_name and queue_name (and the rollups' names) are
+    # COLLATE "C" since 0110: compared byte by byte, as SQLite does.
     UniqueConstraint("project_id", "job_id", name="uq_task_runs_project_job"),
     Index("ix_task_runs_created", "project_id", "created_at", "id"),
     # Successful runs, nearly all of them, are found by the other indexes; only the rare
