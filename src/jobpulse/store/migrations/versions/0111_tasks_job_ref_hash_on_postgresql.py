@@ -5,8 +5,8 @@ the unique B-tree of job ids (about 60 bytes an entry for a UUID: 900 MB at 10 m
 seven times the default buffer pool), and under ingest half of the server's time went there.
 The exclusion constraint that replaces it keeps one run per "<project_id>:<job_id>" through
 a hash index: 4-byte hash codes, one bucket page per look-up (see store/tasks_job_ref.py).
-PostgreSQL builds it in about a minute for 10 million runs, holding writes to task_runs
-meanwhile. SQLite keeps its unique index of project and job id.
+PostgreSQL builds it in 38 s for 10 million runs on a 2-core machine, holding writes to
+task_runs meanwhile. SQLite keeps its unique index of project and job id.
 
 Revision ID: 0111
 Revises: 0110
@@ -34,6 +34,9 @@ def upgrade() -> None:
         f"ALTER TABLE task_runs ADD CONSTRAINT {_EXCLUSION} EXCLUDE USING hash ({_JOB_REF} WITH =)"
     )
     op.drop_constraint(_UNIQUE, "task_runs", type_="unique")
+    # Statistics of the indexed expression: without them PostgreSQL expects 0.5 % of the runs
+    # per job reference, and a detail page by job id paid 25 ms of JIT compilation for one row.
+    op.execute("ANALYZE task_runs")
 
 
 def downgrade() -> None:
