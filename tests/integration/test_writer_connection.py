@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy.exc import IntegrityError
 
 from jobpulse.store.db import make_engine, normalise_url
-from jobpulse.store.writer import GroupCommitWriter
+from jobpulse.store.writer import CONFLICT_ATTEMPTS, GroupCommitWriter
 
 
 class Insert:
@@ -87,3 +88,33 @@ def test_the_writer_replaces_a_connection_the_database_dropped(
     new_session = writer.run_sync(Insert(), "second")
     assert new_session != session
     assert stored(engine) == ["first", "second"]
+
+
+class ConflictingAtFirst:
+    """Meets a real unique violation on its first `conflicts` calls, as a writer does when
+    another node's writer has just stored the same new key; then inserts its arguments."""
+
+    def __init__(self, conflicts: int) -> None:
+        self.conflicts = conflicts
+        self.calls = 0
+
+    def __call__(self, conn: Connection, arguments: Sequence[Any]) -> list[Any]:
+        self.calls += 1
+        conn.execute(text("CREATE TABLE IF NOT EXISTS taken (key INTEGER PRIMARY KEY)"))
+        conn.execute(text("INSERT INTO taken VALUES (1) ON CONFLICT DO NOTHING"))
+        if self.calls <= self.conflicts:
+            conn.execute(text("INSERT INTO taken VALUES (1)"))
+        return Insert()(conn, arguments)
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_conflict_with_another_writer_is_tried_again(
+    writer: GroupCommitWriter, engine: Engine
+) -> None:
+    handler = ConflictingAtFirst(conflicts=CONFLICT_ATTEMPTS - 1)
+    writer.run_sync(handler, "stored")
+    assert handler.calls == CONFLICT_ATTEMPTS and stored(engine) == ["stored"]
+    endless = ConflictingAtFirst(conflicts=100)
+    with pytest.raises(IntegrityError):  # a lasting one still reaches its caller
+        writer.run_sync(endless, "never")
+    assert stored(engine) == ["stored"]

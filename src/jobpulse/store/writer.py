@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import queue
+import random
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -35,6 +36,19 @@ A = TypeVar("A")
 # before taking its turn at the database (see _prepare); and a `prepare_together(arguments)`
 # method, run on all the arguments it will get in the coming transaction, in that order.
 BatchHandler = Callable[[Connection, Sequence[Any]], Sequence[Any]]
+
+# PostgreSQL errors that writers of several nodes cause each other, gone on a new attempt:
+# two inserts of the same new key (unique or exclusion violation: both saw the job as new),
+# rows locked in opposite orders (deadlock), serialization failures.
+_CONFLICT_STATES = frozenset({"23505", "23P01", "40P01", "40001"})
+CONFLICT_ATTEMPTS = 4
+
+
+def _is_conflict(exc: BaseException) -> bool:
+    """Wrapped by SQLAlchemy (`orig`), or the driver's own (from COPY, on its cursor)."""
+    driver_error = getattr(exc, "orig", exc)
+    return getattr(driver_error, "sqlstate", None) in _CONFLICT_STATES
+
 
 # SQLite page cache of the writer's connection (KiB; filled only as far as pages are used).
 WRITER_CACHE_KIB = 256 * 1024
@@ -268,8 +282,7 @@ class GroupCommitWriter:
     def _commit(self, batch: list[_Job]) -> None:
         started = time.perf_counter()
         try:
-            with self._transaction() as conn:
-                results = self._execute(conn, batch)
+            results = self._committed(batch)
         except Exception:
             log.warning(
                 "batch of %d failed; retrying its jobs one by one", len(batch), exc_info=True
@@ -295,13 +308,28 @@ class GroupCommitWriter:
         outcomes: list[tuple[_Job, Any, BaseException | None]] = []
         for job in batch:
             try:
-                with self._transaction() as conn:
-                    (result,) = self._execute(conn, [job])
+                (result,) = self._committed([job])
             except Exception as exc:  # the job's own failure goes back to its caller
                 outcomes.append((job, None, exc))
             else:
                 outcomes.append((job, result, None))
         _settle(outcomes)
+
+    def _committed(self, batch: list[_Job]) -> list[Any]:
+        """The batch's results once its transaction has committed. A conflict with another
+        node's writer (see _is_conflict) is tried again: it has committed or rolled back by
+        the time the conflict is reported, so a new transaction sees what it stored."""
+        for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+            try:
+                with self._transaction() as conn:
+                    return self._execute(conn, batch)
+            except Exception as exc:
+                if attempt == CONFLICT_ATTEMPTS or not _is_conflict(exc):
+                    raise
+                log.info("batch of %d met another writer (%s); trying again", len(batch), exc)
+                # Apart, so that the two writers do not meet again at once.
+                time.sleep(random.uniform(0, 0.01 * attempt))
+        raise AssertionError("unreachable")
 
     @staticmethod
     def _execute(conn: Connection, batch: list[_Job]) -> list[Any]:
