@@ -13,12 +13,17 @@ still get a run each. SQLite keeps its unique index of project and job id.
 from __future__ import annotations
 
 from sqlalchemy import ColumnElement, Text, and_, cast, literal_column
+from sqlalchemy.dialects import postgresql
 
 from jobpulse.store.tasks_tables import task_runs
 
-# The indexed expression, word for word: PostgreSQL uses an expression index only for the
-# same expression.
-JOB_REF_SQL = "(project_id::text || ':' || job_id)"
+# The indexed expression: PostgreSQL uses an expression index only for the same expression
+# (migration 0111 spells it out for itself).
+job_reference = (
+    cast(task_runs.c.project_id, Text).concat(literal_column("':'")).concat(task_runs.c.job_id)
+)
+# The same, for statements sent to the driver as text (ingest's look-up).
+JOB_REF_SQL = str(job_reference.compile(dialect=postgresql.dialect()))
 
 
 def job_ref(project_id: int, job_id: str) -> str:
@@ -29,9 +34,8 @@ def same_job(project_id: int, job_id: str) -> ColumnElement[bool]:
     """WHERE clause for the run of `job_id` in the project, read by index on both databases
     (SQLite: project and job id; PostgreSQL: the reference)."""
     c = task_runs.c
-    reference = cast(c.project_id, Text).concat(literal_column("':'")).concat(c.job_id)
     return and_(
         c.project_id == project_id,
         c.job_id == job_id,
-        reference == job_ref(project_id, job_id),
+        job_reference == job_ref(project_id, job_id),
     )
